@@ -1,0 +1,104 @@
+import type {QoSSpec} from './qos.js'
+
+/** Per-flow counters every backend keeps (for `watch`, `.flows`, perf). */
+export interface FlowStats {
+  pktsIn: number
+  bytesIn: number
+  pktsOut: number
+  bytesOut: number
+  /** SDUs dropped on receive (queue full, malformed, failed authentication). */
+  dropped: number
+  /** FRCT counters, where the flow has FRCT. */
+  frct?: FrctStats
+}
+
+export interface FrctStats {
+  srttUs: number
+  rttvarUs: number
+  rtoUs: number
+  retransmissions: number
+  duplicates: number
+  outOfWindow: number
+}
+
+/** The role a flow end plays. */
+export type FlowRole = 'alloc' | 'accept' | 'join'
+
+/**
+ * One end of a flow, as a backend provides it. The Flow class above builds the whole
+ * API (timeouts, flags, partial reads, events, streams) on these few calls.
+ */
+export interface Endpoint {
+  /** The flow descriptor (native: the fd; embedded: the endpoint id). */
+  readonly id: number
+  /** The spec the flow got. */
+  readonly qos: QoSSpec
+  /** The name allocated to, accepted for, or the layer joined. */
+  readonly name: string
+  readonly role: FlowRole
+  /** Largest SDU a write may carry. */
+  readonly maxSdu: number
+  /**
+   * The next queued SDU, or undefined when none is queued and the flow is up.
+   * Throws OuroError EFLOWDOWN / EFLOWPEER when nothing is queued and the flow is down / its peer timed out.
+   */
+  readSdu(): Uint8Array | undefined
+  /**
+   * Sends one SDU. Returns false, sending nothing, when the flow cannot take it now (send window
+   * closed); the backend then signals `writable`. `done` runs once the buffer may be reused.
+   * Throws OuroError when the flow is down.
+   */
+  send(sdu: Uint8Array, done: (err?: Error) => void): boolean
+  rxQueueLen(): number
+  txQueueLen(): number
+  /** Marks the flow down (true) or up (false) and tells the peer (FLOW_DOWN / FLOW_UP there). */
+  setDown(down: boolean): void
+  /** Tears the flow down and tells the peer. Idempotent; bounded in time. */
+  dealloc(): Promise<void>
+  stats(): FlowStats
+  /** Set by the Flow that owns this endpoint: every event of the flow (FEventType values, or WRITABLE). */
+  onEvent: ((type: number) => void) | undefined
+}
+
+/** Internal event: the send window opened again. Not an FEventType. */
+export const WRITABLE = 1 << 16
+
+export interface WaitOptions {
+  /** ms; null blocks without limit. */
+  timeoutMs: number | null
+  signal?: AbortSignal | undefined
+}
+
+export interface NameEntry {
+  name: string
+  pid: number
+  /** Where the name is served: a UDP address (embedded) or the layers (native). */
+  where: string
+  /** True when this process serves it. */
+  own: boolean
+}
+
+export type BackendKind = 'embedded' | 'native'
+
+export interface Backend {
+  readonly kind: BackendKind
+  readonly maxSdu: number
+  /** Allocates a flow to `name`. Rejects ENAME when nobody serves the name. */
+  alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint>
+  /** Makes this process accept flows for `name` (idempotent). Returns what was done, for the user. */
+  bind(name: string): Promise<string[]>
+  /** Stops accepting flows for `name` and undoes what bind did. */
+  unbind(name: string): Promise<void>
+  /** Names this process accepts flows for. */
+  boundNames(): string[]
+  /** The next incoming flow for any bound name. */
+  accept(opts: WaitOptions): Promise<Endpoint>
+  /** Joins the broadcast layer `layer`. */
+  join(layer: string, opts: WaitOptions): Promise<Endpoint>
+  /** Names known to the backend (for status and completion). */
+  listNames(): Promise<NameEntry[]>
+  /** Facts for `ouro status`. */
+  describe(): Promise<Record<string, unknown>>
+  /** Deallocates every flow and unbinds every name. Idempotent. */
+  close(): Promise<void>
+}

@@ -1,0 +1,532 @@
+import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
+import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
+import {ERRNO, OuroError} from '../errors.js'
+import {QoSSpec, UINT32_MAX} from '../qos.js'
+import {Directory, isAlive, type DirEntry} from './directory.js'
+import {EmbeddedEndpoint, type Peer, type Transport, unsupportedQoS} from './endpoint.js'
+import {ensurePrivateDir, runtimeDir} from './runtime-dir.js'
+import {
+  EMBEDDED_MAX_SDU,
+  HEADER_SIZE,
+  MAGIC,
+  PacketType,
+  VERSION,
+  decodeAllocReq,
+  decodeAllocResp,
+  encodeAllocReq,
+  encodeAllocResp,
+  encodeLayerMsg,
+  header,
+  type AllocReq,
+} from './wire.js'
+
+/** How often a request without an answer is sent again, and how often peers are checked. */
+const RETRY_MS = 200
+const TICK_MS = 100
+const DEALLOC_TRIES = 3
+const JOIN_WAIT_MS = 1000
+/** Requests not yet accepted, per process. */
+const BACKLOG_MAX = 1024
+/** How long an answered request is remembered to answer its retransmissions. */
+const ANSWERED_TTL_MS = 30_000
+
+interface PendingAlloc {
+  reqId: number
+  name: string
+  ep?: EmbeddedEndpoint
+  resolve(resp: {result: number; qos: QoSSpec; srcEid: number; rinfo: RemoteInfo}): void
+}
+
+interface Incoming {
+  req: AllocReq
+  from: Peer
+  at: number
+}
+
+interface AcceptWaiter {
+  resolve(ep: Endpoint): void
+  reject(err: Error): void
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * The pure-TypeScript backend: one UDP socket per process (127.0.0.1 by default, OURO_EMBEDDED_ADDR
+ * to change), flows multiplexed by endpoint id, names in a private directory on disk.
+ */
+export class EmbeddedBackend implements Backend, Transport {
+  readonly kind = 'embedded' as const
+  readonly maxSdu = EMBEDDED_MAX_SDU
+  readonly address: string
+  readonly dir: Directory
+  /** Datagrams dropped because they were malformed, foreign, or for no known endpoint. */
+  readonly drops = {malformed: 0, unknown: 0, foreign: 0}
+  #socket: Socket
+  #ready: Promise<void>
+  #port = 0
+  #endpoints = new Map<number, EmbeddedEndpoint>()
+  #nextEid = 1 + Math.floor(Math.random() * 0x7fff0000)
+  #nextReq = 1
+  #allocs = new Map<number, PendingAlloc>()
+  #bound = new Map<string, string>()
+  #backlog: Incoming[] = []
+  #acceptWaiters: AcceptWaiter[] = []
+  #answered = new Map<string, {buf: Buffer; at: number}>()
+  #deallocAcks = new Map<number, () => void>()
+  #joinAcks = new Map<string, () => void>()
+  #tick: NodeJS.Timeout
+  #busy = 0
+  #closed = false
+  #onExit = (): void => this.dir.removeAll()
+
+  constructor() {
+    this.address = process.env.OURO_EMBEDDED_ADDR || '127.0.0.1'
+    this.dir = new Directory(ensurePrivateDir(runtimeDir()))
+    this.#socket = createSocket({type: this.address.includes(':') ? 'udp6' : 'udp4'})
+    this.#socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo))
+    this.#socket.on('error', () => {
+      // Send errors reach their callbacks; nothing else on an unconnected UDP socket is fatal.
+    })
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#socket.once('error', reject)
+      this.#socket.bind({address: this.address, port: 0}, () => {
+        this.#socket.off('error', reject)
+        this.#port = this.#socket.address().port
+        for (const size of [4 << 20, 1 << 20]) {
+          try {
+            this.#socket.setRecvBufferSize(size)
+            this.#socket.setSendBufferSize(size)
+            break
+          } catch {
+            // the system caps the size: try a smaller one
+          }
+        }
+        resolve()
+      })
+    })
+    this.#ready.catch(() => undefined)
+    this.#tick = setInterval(() => this.#onTick(), TICK_MS)
+    this.#tick.unref()
+    process.on('exit', this.#onExit)
+    this.#updateRef()
+  }
+
+  get port(): number {
+    return this.#port
+  }
+
+  /** Keeps the process alive while flows, names or calls are open, as a socket would. */
+  #updateRef(): void {
+    if (this.#endpoints.size > 0 || this.#bound.size > 0 || this.#busy > 0) this.#socket.ref()
+    else this.#socket.unref()
+  }
+
+  async #hold<T>(work: () => Promise<T>): Promise<T> {
+    await this.#ready.catch((err: Error) => {
+      throw new OuroError('EIPCP', `embedded backend cannot bind a UDP socket on ${this.address}: ${err.message}`)
+    })
+    if (this.#closed) throw new OuroError('EINVAL', 'backend was closed')
+    this.#busy++
+    this.#updateRef()
+    try {
+      return await work()
+    } finally {
+      this.#busy--
+      this.#updateRef()
+    }
+  }
+
+  send(msg: Uint8Array | readonly Uint8Array[], peer: Peer, done?: (err?: Error | null) => void): void {
+    this.#socket.send(msg as Uint8Array, peer.port, peer.address, done)
+  }
+
+  #newEid(): number {
+    do {
+      this.#nextEid = this.#nextEid >= 0xfffffffe ? 1 : this.#nextEid + 1
+    } while (this.#endpoints.has(this.#nextEid))
+    return this.#nextEid
+  }
+
+  #addEndpoint(name: string, role: EmbeddedEndpoint['role'], qos: QoSSpec, peer: Peer | undefined, eid = this.#newEid()): EmbeddedEndpoint {
+    const ep = new EmbeddedEndpoint(this, eid, name, role, qos, peer)
+    this.#endpoints.set(eid, ep)
+    this.#updateRef()
+    return ep
+  }
+
+  // ---- allocation ------------------------------------------------------------------------
+
+  alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
+    return this.#hold(async () => {
+      const missing = unsupportedQoS(qos)
+      if (missing) {
+        throw new OuroError('ENOTSUP', `the embedded backend does not support ${missing} yet; use --qos raw`)
+      }
+      const entries = this.dir.lookup(name)
+      if (entries.length === 0) {
+        throw new OuroError('ENAME', `no process accepts flows for "${name}" (embedded backend, directory ${this.dir.root})`)
+      }
+      const target = entries[Math.floor(Math.random() * entries.length)]!
+      return this.#request(name, qos, target, opts)
+    })
+  }
+
+  async #request(name: string, qos: QoSSpec, target: DirEntry, opts: WaitOptions): Promise<Endpoint> {
+    const reqId = this.#nextReq++
+    const peer: Peer = {address: target.address, port: target.port, eid: 0}
+    const srcEid = this.#newEid()
+    const packet = encodeAllocReq(srcEid, {reqId, timeoutMs: opts.timeoutMs ?? 0, qos, name, ext: Buffer.alloc(0)})
+    const started = performance.now()
+    const aborted = abortPromise(opts.signal)
+    aborted.catch(() => undefined)
+    let answer: Parameters<PendingAlloc['resolve']>[0] | undefined
+    const answered = new Promise<NonNullable<typeof answer>>((resolve) => {
+      this.#allocs.set(reqId, {reqId, name, resolve})
+    })
+    answered.then((a) => (answer = a), () => undefined)
+    try {
+      for (;;) {
+        this.send(packet, peer)
+        const left = opts.timeoutMs === null ? RETRY_MS : Math.min(RETRY_MS, opts.timeoutMs - (performance.now() - started))
+        if (left <= 0) {
+          throw new OuroError('ETIMEDOUT', `no answer from "${name}" (pid ${target.pid}) within ${(opts.timeoutMs ?? 0) / 1000} s`)
+        }
+        await Promise.race([answered, delay(left), aborted])
+        if (answer) break
+        if (!isAlive(target)) {
+          throw new OuroError('EIPCP', `"${name}" is registered by pid ${target.pid}, which is gone`)
+        }
+      }
+    } finally {
+      this.#allocs.delete(reqId)
+    }
+    if (answer.result < 0) {
+      const err = OuroError.fromErrno(answer.result, `allocation to "${name}" refused`)
+      throw err.errnoName === 'ENAME' ? new OuroError('ENAME', `"${name}" is not accepted by pid ${target.pid} any more`) : err
+    }
+    return this.#addEndpoint(name, 'alloc', answer.qos, {address: answer.rinfo.address, port: answer.rinfo.port, eid: answer.srcEid}, srcEid)
+  }
+
+  bind(name: string): Promise<string[]> {
+    return this.#hold(async () => {
+      if (this.#bound.has(name)) return []
+      const path = this.dir.register(name, this.address, this.#port)
+      this.#bound.set(name, path)
+      return [`accepting flows for "${name}" on ${this.address}:${this.#port} (embedded; entry ${path})`]
+    })
+  }
+
+  async unbind(name: string): Promise<void> {
+    const path = this.#bound.get(name)
+    if (path === undefined) return
+    this.#bound.delete(name)
+    this.dir.remove(path)
+    this.#backlog = this.#backlog.filter((inc) => {
+      if (inc.req.name !== name) return true
+      this.#answer(inc, -ERRNO.ENAME.errno)
+      return false
+    })
+    this.#updateRef()
+  }
+
+  boundNames(): string[] {
+    return [...this.#bound.keys()]
+  }
+
+  accept(opts: WaitOptions): Promise<Endpoint> {
+    return this.#hold(
+      () =>
+        new Promise<Endpoint>((resolve, reject) => {
+          const next = this.#takeIncoming()
+          if (next) {
+            resolve(next)
+            return
+          }
+          let timer: NodeJS.Timeout | undefined
+          const waiter: AcceptWaiter = {
+            resolve: (ep) => {
+              cleanup()
+              resolve(ep)
+            },
+            reject: (err) => {
+              cleanup()
+              reject(err)
+            },
+          }
+          const onAbort = (): void => waiter.reject(new OuroError('ECANCELED', 'accept aborted', {cause: opts.signal?.reason}))
+          const cleanup = (): void => {
+            if (timer) clearTimeout(timer)
+            opts.signal?.removeEventListener('abort', onAbort)
+            const i = this.#acceptWaiters.indexOf(waiter)
+            if (i >= 0) this.#acceptWaiters.splice(i, 1)
+          }
+          if (opts.timeoutMs !== null) {
+            timer = setTimeout(
+              () => waiter.reject(new OuroError('ETIMEDOUT', `no flow arrived within ${opts.timeoutMs! / 1000} s`)),
+              opts.timeoutMs,
+            )
+          }
+          if (opts.signal?.aborted) return onAbort()
+          opts.signal?.addEventListener('abort', onAbort, {once: true})
+          this.#acceptWaiters.push(waiter)
+        }),
+    )
+  }
+
+  /** Accepts the oldest request still worth answering, or undefined. */
+  #takeIncoming(): EmbeddedEndpoint | undefined {
+    const now = performance.now()
+    for (;;) {
+      const inc = this.#backlog.shift()
+      if (!inc) return undefined
+      if (inc.req.timeoutMs > 0 && now - inc.at > inc.req.timeoutMs) continue // the requester gave up
+      const ep = this.#addEndpoint(inc.req.name, 'accept', inc.req.qos, inc.from)
+      this.#answer(inc, 0, ep)
+      return ep
+    }
+  }
+
+  #answer(inc: Incoming, result: number, ep?: EmbeddedEndpoint): void {
+    const buf = encodeAllocResp(inc.from.eid, ep?.id ?? 0, {reqId: inc.req.reqId, result, qos: inc.req.qos, ext: Buffer.alloc(0)})
+    this.#answered.set(`${inc.from.address}:${inc.from.port}:${inc.req.reqId}`, {buf, at: performance.now()})
+    this.send(buf, inc.from)
+  }
+
+  // ---- broadcast layers --------------------------------------------------------------------
+
+  join(layer: string, opts: WaitOptions): Promise<Endpoint> {
+    return this.#hold(async () => {
+      const ep = this.#addEndpoint(layer, 'join', QOS_NP1, undefined)
+      const others = this.dir.members(layer).filter((m) => m.eid !== undefined && !(m.pid === process.pid && m.eid === ep.id))
+      const entry = this.dir.joinLayer(layer, this.address, this.#port, ep.id)
+      groupEntries.set(ep, entry)
+      const waits = others.map(async (m) => {
+        const peer: Peer = {address: m.address, port: m.port, eid: m.eid!}
+        const key = EmbeddedEndpoint.memberKey(peer.address, peer.port, peer.eid)
+        ep.members.set(key, peer)
+        const acked = new Promise<void>((resolve) => this.#joinAcks.set(`${ep.id}/${key}`, resolve))
+        const limit = Math.min(JOIN_WAIT_MS, opts.timeoutMs ?? JOIN_WAIT_MS)
+        const until = performance.now() + limit
+        let ok = false
+        acked.then(() => (ok = true), () => undefined)
+        while (!ok && performance.now() < until) {
+          this.send(encodeLayerMsg(PacketType.Join, peer.eid, ep.id, layer), peer)
+          await Promise.race([acked, delay(RETRY_MS / 2)])
+        }
+        this.#joinAcks.delete(`${ep.id}/${key}`)
+        if (!ok) ep.members.delete(key) // a member that does not answer is not one
+      })
+      await Promise.all(waits)
+      return ep
+    })
+  }
+
+  // ---- receive path ------------------------------------------------------------------------
+
+  #receive(msg: Buffer, rinfo: RemoteInfo): void {
+    if (msg.length < HEADER_SIZE || msg[0] !== MAGIC || msg[1]! >> 4 !== VERSION) {
+      this.drops.malformed++
+      return
+    }
+    const type = msg[1]! & 0x0f
+    const dst = msg.readUInt32BE(4)
+    const src = msg.readUInt32BE(8)
+    if (type === PacketType.Data) {
+      const ep = this.#endpoints.get(dst)
+      if (!ep) {
+        this.drops.unknown++
+        return
+      }
+      if (!this.#fromPeer(ep, rinfo, src)) return
+      ep.deliver(msg.subarray(HEADER_SIZE))
+      return
+    }
+    try {
+      this.#control(type, dst, src, msg, rinfo)
+    } catch {
+      this.drops.malformed++
+    }
+  }
+
+  /** True when the datagram came from the endpoint's peer (or, for a layer, from a member). */
+  #fromPeer(ep: EmbeddedEndpoint, rinfo: RemoteInfo, src: number): boolean {
+    const ok = ep.peer
+      ? ep.peer.eid === src && ep.peer.port === rinfo.port && ep.peer.address === rinfo.address
+      : ep.members.has(EmbeddedEndpoint.memberKey(rinfo.address, rinfo.port, src))
+    if (!ok) this.drops.foreign++
+    return ok
+  }
+
+  #control(type: number, dst: number, src: number, msg: Buffer, rinfo: RemoteInfo): void {
+    const from: Peer = {address: rinfo.address, port: rinfo.port, eid: src}
+    switch (type) {
+      case PacketType.AllocReq:
+        return this.#onAllocReq(decodeAllocReq(msg), from)
+      case PacketType.AllocResp: {
+        const resp = decodeAllocResp(msg)
+        const pending = this.#allocs.get(resp.reqId)
+        if (pending) pending.resolve({result: resp.result, qos: resp.qos, srcEid: src, rinfo})
+        else if (resp.result === 0) this.send(header(PacketType.Dealloc, src, dst), from) // we gave up on it: tear it down
+        return
+      }
+      case PacketType.Dealloc: {
+        const ep = this.#endpoints.get(dst)
+        if (ep && this.#fromPeer(ep, rinfo, src)) ep.fail('dealloc')
+        this.send(header(PacketType.DeallocAck, src, dst), from)
+        return
+      }
+      case PacketType.DeallocAck:
+        this.#deallocAcks.get(dst)?.()
+        return
+      case PacketType.Keepalive: {
+        const ep = this.#endpoints.get(dst)
+        if (ep && this.#fromPeer(ep, rinfo, src)) ep.lastRx = performance.now()
+        return
+      }
+      case PacketType.Down:
+      case PacketType.Up: {
+        const ep = this.#endpoints.get(dst)
+        if (ep && this.#fromPeer(ep, rinfo, src)) {
+          ep.lastRx = performance.now()
+          ep.peerSetDown(type === PacketType.Down)
+        }
+        return
+      }
+      case PacketType.Join: {
+        const ep = this.#endpoints.get(dst)
+        const layer = msg.toString('utf8', HEADER_SIZE)
+        if (!ep || ep.role !== 'join' || ep.name !== layer || ep.state !== 'up') {
+          this.drops.unknown++
+          return
+        }
+        ep.members.set(EmbeddedEndpoint.memberKey(from.address, from.port, src), from)
+        this.send(encodeLayerMsg(PacketType.JoinAck, src, dst, layer), from)
+        return
+      }
+      case PacketType.JoinAck:
+        this.#joinAcks.get(`${dst}/${EmbeddedEndpoint.memberKey(from.address, from.port, src)}`)?.()
+        return
+      case PacketType.Leave: {
+        const ep = this.#endpoints.get(dst)
+        ep?.members.delete(EmbeddedEndpoint.memberKey(from.address, from.port, src))
+        return
+      }
+      default:
+        this.drops.malformed++
+    }
+  }
+
+  #onAllocReq(req: AllocReq, from: Peer): void {
+    const key = `${from.address}:${from.port}:${req.reqId}`
+    const done = this.#answered.get(key)
+    if (done) {
+      this.send(done.buf, from) // our answer was lost: send it again
+      return
+    }
+    if (this.#backlog.some((inc) => inc.req.reqId === req.reqId && inc.from.port === from.port && inc.from.address === from.address)) {
+      return // already waiting for an accept
+    }
+    const inc: Incoming = {req, from, at: performance.now()}
+    if (!this.#bound.has(req.name)) return this.#answer(inc, -ERRNO.ENAME.errno)
+    const missing = unsupportedQoS(req.qos)
+    if (missing) return this.#answer(inc, -ERRNO.ENOTSUP.errno)
+    if (this.#backlog.length >= BACKLOG_MAX) return // the requester retries, then times out
+    this.#backlog.push(inc)
+    const waiter = this.#acceptWaiters.shift()
+    if (waiter) {
+      const ep = this.#takeIncoming()
+      if (ep) waiter.resolve(ep)
+      else this.#acceptWaiters.unshift(waiter)
+    }
+  }
+
+  #onTick(): void {
+    const now = performance.now()
+    for (const [key, a] of this.#answered) if (now - a.at > ANSWERED_TTL_MS) this.#answered.delete(key)
+    for (const ep of this.#endpoints.values()) {
+      const timeout = ep.qos.timeout
+      if (timeout === 0 || !ep.peer || ep.state !== 'up') continue
+      if (now - ep.lastRx >= timeout) {
+        ep.fail('peer')
+        continue
+      }
+      if (now - ep.lastTx >= timeout / 4) {
+        ep.lastTx = now
+        this.send(header(PacketType.Keepalive, ep.peer.eid, ep.id), ep.peer)
+      }
+    }
+  }
+
+  // ---- teardown ----------------------------------------------------------------------------
+
+  /** Called by an endpoint's dealloc: tell the peer (bounded retries), then forget the endpoint. */
+  async release(ep: EmbeddedEndpoint): Promise<void> {
+    const entry = groupEntries.get(ep)
+    if (entry) {
+      this.dir.remove(entry)
+      for (const m of ep.members.values()) this.send(encodeLayerMsg(PacketType.Leave, m.eid, ep.id, ep.name), m)
+    } else if (ep.peer) {
+      const peer = ep.peer
+      let acked = false
+      const ack = new Promise<void>((resolve) => this.#deallocAcks.set(ep.id, resolve))
+      ack.then(() => (acked = true), () => undefined)
+      for (let i = 0; i < DEALLOC_TRIES && !acked; i++) {
+        this.send(header(PacketType.Dealloc, peer.eid, ep.id), peer)
+        await Promise.race([ack, delay(RETRY_MS / 2)])
+      }
+      this.#deallocAcks.delete(ep.id)
+    }
+    this.#endpoints.delete(ep.id)
+    this.#updateRef()
+  }
+
+  async listNames(): Promise<NameEntry[]> {
+    await this.#ready.catch(() => undefined)
+    return this.dir.allNames().map((e) => ({
+      name: e.name,
+      pid: e.pid,
+      where: `${e.address}:${e.port}`,
+      own: e.pid === process.pid && e.port === this.#port,
+    }))
+  }
+
+  async describe(): Promise<Record<string, unknown>> {
+    await this.#ready.catch(() => undefined)
+    return {
+      backend: 'embedded',
+      runtimeDir: this.dir.root,
+      address: `${this.address}:${this.#port}`,
+      maxSdu: this.maxSdu,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    for (const name of [...this.#bound.keys()]) await this.unbind(name)
+    const eps = [...this.#endpoints.values()]
+    await Promise.allSettled(eps.map((ep) => ep.dealloc()))
+    for (const w of [...this.#acceptWaiters]) w.reject(new OuroError('EPIPE', 'backend closed while waiting for a flow'))
+    this.#closed = true
+    clearInterval(this.#tick)
+    this.dir.removeAll()
+    process.off('exit', this.#onExit)
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()))
+  }
+}
+
+/** The directory entry of each layer membership. */
+const groupEntries = new WeakMap<EmbeddedEndpoint, string>()
+
+/** qos_np1 of the C library: what flow_join uses. */
+const QOS_NP1 = new QoSSpec({delay: UINT32_MAX, loss: UINT32_MAX, ber: UINT32_MAX, maxGap: UINT32_MAX, inOrder: 0, timeout: 0})
+
+function abortPromise(signal: AbortSignal | undefined): Promise<never> {
+  if (!signal) return new Promise<never>(() => undefined)
+  return new Promise<never>((_, reject) => {
+    const fail = (): void => reject(new OuroError('ECANCELED', 'aborted', {cause: signal.reason}))
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, {once: true})
+  })
+}
