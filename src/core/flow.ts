@@ -395,6 +395,20 @@ export async function flowAlloc(name: string, qos?: QoSSpec | QoSInit | string, 
   return flow
 }
 
+/**
+ * Makes this process accept flows for `name` (idempotent) and returns what was done, one line each
+ * (e.g. the directory entry written, or on native the name created, bound and registered).
+ */
+export async function bindName(name: string, opts?: {backend?: BackendChoice}): Promise<string[]> {
+  checkName(name)
+  return (await getBackend(opts?.backend)).bind(name)
+}
+
+/** Stops accepting flows for `name` and undoes what bindName did. */
+export async function unbindName(name: string, opts?: {backend?: BackendChoice}): Promise<void> {
+  await (await getBackend(opts?.backend)).unbind(name)
+}
+
 /** Accepts the next incoming flow for a name this process serves (`opts.name` binds it first). */
 export async function flowAccept(opts?: AcceptOptions): Promise<Flow> {
   const wait = waitOptions(opts)

@@ -47,11 +47,11 @@ async function probeNative(): Promise<NativeProbe> {
 
 /** Decides which backend `choice` means here, and why. Loads nothing. */
 export async function selectBackend(choice: BackendChoice = processChoice ?? envChoice()): Promise<Selection> {
-  if (choice === 'embedded') return {kind: 'embedded', reason: 'asked for (--backend embedded or OURO_BACKEND)'}
+  if (choice === 'embedded') return {kind: 'embedded', reason: 'asked for with --backend or OURO_BACKEND'}
   const native = await probeNative()
   if (choice === 'native') {
     if (!native.available) throw new OuroError('ENOTSUP', `native backend unavailable: ${native.reason}`)
-    return {kind: 'native', reason: `asked for; ${native.reason}`}
+    return {kind: 'native', reason: `asked for with --backend or OURO_BACKEND; ${native.reason}`}
   }
   if (native.available) return {kind: 'native', reason: `auto: ${native.reason}`}
   return {kind: 'embedded', reason: `auto: ${native.reason}`}
