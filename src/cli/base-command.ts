@@ -67,6 +67,8 @@ export abstract class OuroCommand extends Command {
 
   override async catch(err: Error & {oclif?: {exit?: number}}): Promise<never> {
     if (err instanceof Errors.ExitError) throw err
+    // Interrupted: the failure is the signal's doing; shutdown() exits with the signal's code.
+    if (this.#stopping) return new Promise<never>(() => undefined)
     const code = exitCodeOf(err)
     process.stderr.write(`ouro ${this.id ?? ''}: ${describeError(err, this.#verbose)}\n`)
     await Promise.race([closeAll(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())])
@@ -74,6 +76,7 @@ export abstract class OuroCommand extends Command {
   }
 
   override async finally(err: Error | undefined): Promise<void> {
+    if (this.#stopping) return new Promise<never>(() => undefined)
     for (const [signal, handler] of this.#signals) process.off(signal, handler)
     this.#signals = []
     if (!err) await closeAll()

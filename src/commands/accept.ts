@@ -40,7 +40,7 @@ export default class Accept extends OuroCommand {
       const flow = await flowAccept()
       if (this.verbose) this.note(`flow ${flow.id} accepted, qos ${flow.getQos().toString()}`)
       if (flags.exec) {
-        const job = execOnFlow(flow, flags.exec).finally(() => running.delete(job))
+        const job = execOnFlow(flow, flags.exec, flags.lines).finally(() => running.delete(job))
         running.add(job)
         if (!flags['keep-open']) await job
       } else {

@@ -15,10 +15,11 @@ export function describeError(err: Error, verbose: boolean): string {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('See more help'))
-    .map((l) => l.replace(/^Parsing (--\S+)$/, '$1'))
+    .map((l) => l.replace(/^Parsing (--\S+)$/, '$1').replace(/^(\S+)\s{2,}(.+)$/, '$1 ($2)'))
   if (parts.length > 1 && /^--\S+$/.test(parts[0]!) && parts[1]!.startsWith(parts[0]!)) parts.shift()
   const usage = !isOuroError(err) && (err as {oclif?: {exit?: number}}).oclif?.exit === 2
   const code = isOuroError(err) ? ` [${err.errnoName}]` : ''
-  const line = `${parts.join(': ')}${code}${usage ? ' (see --help)' : ''}`
+  const joined = parts.reduce((acc, part) => (acc === '' ? part : acc.endsWith(':') ? `${acc} ${part}` : `${acc}: ${part}`), '')
+  const line = `${joined}${code}${usage ? ' (see --help)' : ''}`
   return verbose && err.stack ? `${line}\n${err.stack}` : line
 }

@@ -1,4 +1,3 @@
-import {pipeline} from 'node:stream/promises'
 import type {Readable, Writable} from 'node:stream'
 import {createInterface} from 'node:readline'
 import {isOuroError, type Flow} from '../core/index.js'
@@ -71,9 +70,13 @@ export async function pipeFlow(
     inputDone = true
     armLinger()
   })
-  await Promise.all([send.catch((err) => {
+  const sent = send.catch((err) => {
     if (!isOuroError(err, 'EFLOWDOWN') && !isOuroError(err, 'ENOTALLOC')) throw err
-  }), receive])
+  })
+  await receive
+  // The flow is over: nothing more can be sent, so stop reading input.
+  if (input && !inputDone) input.destroy()
+  await Promise.race([sent, new Promise((resolve) => setImmediate(resolve))])
   return result
 }
 
@@ -81,22 +84,18 @@ function stripNul(sdu: Uint8Array): Uint8Array {
   return sdu.length > 0 && sdu[sdu.length - 1] === 0 ? sdu.subarray(0, -1) : sdu
 }
 
-/** Runs `command` in a shell with the flow on its stdin and stdout (inetd-style). Resolves to its exit code. */
-export async function execOnFlow(flow: Flow, command: string): Promise<number> {
+/**
+ * Runs `command` in a shell with the flow on its stdin and stdout (inetd-style). In line mode each SDU
+ * reaches the command as a line and each line it prints is one SDU. Resolves to its exit code.
+ */
+export async function execOnFlow(flow: Flow, command: string, lines: boolean): Promise<number> {
   const {spawn} = await import('node:child_process')
   const child = spawn(command, {shell: true, stdio: ['pipe', 'pipe', 'inherit']})
-  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))))
-  const stream = flow.stream()
-  const toChild = pipeline(stream, child.stdin).catch(() => undefined)
-  const fromChild = pipeline(child.stdout, async function* (src: AsyncIterable<Buffer>) {
-    for await (const chunk of src) {
-      const max = flow.maxSduSize
-      for (let off = 0; off < chunk.length; off += max) await flow.write(chunk.subarray(off, off + max))
-    }
-  }).catch(() => undefined)
+  const exited = new Promise<number>((resolve) => child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))))
+  child.stdin.on('error', () => undefined) // the command may exit without reading everything
+  const feed = pipeFlow(flow, child.stdout, child.stdin, {lines, lingerMs: null}).finally(() => child.stdin.end())
   const code = await exited
-  await fromChild
   await flow.dealloc()
-  await toChild
+  await feed
   return code
 }
