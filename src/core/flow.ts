@@ -6,6 +6,7 @@ import {OuroError, isOuroError} from './errors.js'
 import {type QoSInit, type QoSSpec, toQoS} from './qos.js'
 import {getBackend, type BackendChoice} from './select-backend.js'
 import {flowStream} from './stream.js'
+import {publishFlow} from './stats-publisher.js'
 
 /** Options of the calls that wait: timeout in seconds (null or absent: no limit) and an AbortSignal. */
 export interface CallOptions {
@@ -78,6 +79,7 @@ export class Flow extends EventEmitter {
     this.#openedAt = Date.now()
     ep.onEvent = (type) => this.#onEvent(type)
     openFlows.add(this)
+    publishFlow(this)
   }
 
   #onEvent(type: number): void {
