@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {OuroCommand} from '../cli/base-command.js'
-import {linkFlag} from '../cli/flags.js'
+import {linkFlag, timeoutFlag} from '../cli/flags.js'
 import {bindName, flowAccept} from '../core/index.js'
 import {execOnFlow, pipeFlow} from '../services/pipe.js'
 import {applyLink} from '../services/link.js'
@@ -26,6 +26,7 @@ export default class Accept extends OuroCommand {
     'keep-open': Flags.boolean({char: 'k', description: 'keep accepting flows after the first one ends'}),
     exec: Flags.string({char: 'e', description: 'run this shell command per flow, connected to the flow'}),
     lines: Flags.boolean({description: 'one SDU per line, both ways'}),
+    timeout: timeoutFlag({description: 'seconds to wait for each flow (default: no limit)'}),
     link: linkFlag,
   }
 
@@ -37,7 +38,7 @@ export default class Accept extends OuroCommand {
     this.note(`waiting for flows for "${args.name}"`)
     const running = new Set<Promise<unknown>>()
     do {
-      const flow = await flowAccept()
+      const flow = await flowAccept({timeout: flags.timeout})
       if (this.verbose) this.note(`flow ${flow.id} accepted, qos ${flow.getQos().toString()}`)
       if (flags.exec) {
         const job = execOnFlow(flow, flags.exec, flags.lines).finally(() => running.delete(job))

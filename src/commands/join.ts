@@ -33,6 +33,6 @@ export default class Join extends OuroCommand {
       await flow.dealloc()
       return
     }
-    await pipeFlow(flow, process.stdin.isTTY === false || process.stdin.isTTY ? process.stdin : undefined, process.stdout, {lines: true, lingerMs: null})
+    await pipeFlow(flow, process.stdin, process.stdout, {lines: true, lingerMs: null})
   }
 }
