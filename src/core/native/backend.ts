@@ -1,0 +1,499 @@
+/**
+ * The native backend: flows through libouroboros-dev, names through libouroboros-irm.
+ * Blocking calls (alloc, accept, join, dealloc, irm_*) run on worker threads with bounds;
+ * everything per packet runs on the main thread without blocking.
+ */
+import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
+import {OuroError} from '../errors.js'
+import {QoS, type Cypher, type QoSSpec} from '../qos.js'
+import {FCCNTL, FLOWF} from './c/fccntl.js'
+import {verifyClientEncryption} from './crypt.js'
+import {BASE_FLAGS, NativeEndpoint, type EndpointHost} from './endpoint.js'
+import {
+  bindProcess,
+  callAsync,
+  createName,
+  destroyName,
+  envLayers,
+  ipcpsInLayers,
+  listIpcps,
+  listNameInfos,
+  regName,
+  unbindProcess,
+  unregName,
+  type IpcpInfo,
+} from './irm-calls.js'
+import {securityDir} from './locate.js'
+import type {NativeLib} from './load.js'
+import {fromCQos, toCQos, toTimespec} from './marshal.js'
+import {Reactor} from './reactor.js'
+
+const ETIMEDOUT = 110
+const EPERM = 1
+/** What flow_alloc/flow_join do without a timeout in 0.23 (IRMd FLOW_ALLOC_TIMEOUT): made explicit. */
+const ALLOC_DEFAULT_MS = 20_000
+/** Longest single flow_accept(): bounds how late close() and aborted accepts release their thread. */
+const ACCEPT_SLICE_MS = 1000
+/** Extra time a C call gets beyond its own timeout before the binding gives up on it. */
+const GRACE_MS = 2000
+
+export interface NativeOptions {
+  /** Layers `bind()` registers names in; default OURO_LAYERS, else every layer with an IPCP here. */
+  layers?: readonly string[] | undefined
+  /** How long a deallocated flow may wait for its peer to take queued packets, ms. */
+  lingerMs?: number
+  /** Bound on flow_dealloc itself, ms (0.23 can block forever on FRCT flows whose peer died). */
+  deallocTimeoutMs?: number
+}
+
+interface Binding {
+  name: string
+  created: boolean
+  /** Registrations this binding made and will undo. */
+  regs: IpcpInfo[]
+  /** Registrations made on a name that existed before: left in place (0.23 cannot tell if they were there). */
+  kept: IpcpInfo[]
+}
+
+interface AcceptWaiter {
+  resolve(ep: Endpoint): void
+  reject(err: Error): void
+  deadline: number | null
+  cleanup(): void
+}
+
+export class NativeBackend implements Backend, EndpointHost {
+  readonly kind = 'native' as const
+  readonly maxSdu: number
+  readonly lib: NativeLib
+  readonly reactor: Reactor
+  readonly readBuf: Buffer
+  readonly #opts: NativeOptions
+  readonly #flows = new Set<NativeEndpoint>()
+  readonly #bindings = new Map<string, Binding>()
+  /** Binds in progress: a second bind() shares it, unbind() waits for it. */
+  readonly #binding = new Map<string, Promise<string[]>>()
+  readonly #lingering = new Set<Promise<void>>()
+  readonly #abandoned = new Set<number>()
+  #stuckDeallocs = 0
+  #closing: Promise<void> | undefined
+  #waiters: AcceptWaiter[] = []
+  #accepted: NativeEndpoint[] = []
+  #acceptInFlight = false
+  #acceptError: Error | undefined
+
+  constructor(lib: NativeLib, opts: NativeOptions = {}) {
+    this.lib = lib
+    this.#opts = opts
+    // The global pool (root / group ouroboros) has 1 MiB blocks, the per-user pool 256 KiB; keep room for headers.
+    const privileged = process.getuid?.() === 0 || (process.getgroups?.() ?? []).length > 0
+    this.maxSdu = privileged && process.getuid?.() === 0 ? (1 << 20) - 4096 : (1 << 18) - 4096
+    this.readBuf = Buffer.alloc(this.maxSdu)
+    this.reactor = new Reactor(lib)
+    process.on('exit', this.#onExit)
+  }
+
+  /**
+   * Last resort when the process exits without close(): undo name bindings synchronously (each
+   * irm_* call is one request/response on the IRMd socket), so no created name is left behind.
+   */
+  readonly #onExit = (): void => {
+    const {irm} = this.lib
+    for (const b of this.#bindings.values()) {
+      irm.irm_unbind_process(process.pid, b.name)
+      for (const ipcp of b.regs) irm.irm_unreg_name(b.name, ipcp.pid)
+      if (b.created) irm.irm_destroy_name(b.name)
+    }
+    this.#bindings.clear()
+  }
+
+  lockHazard(): boolean {
+    return this.#stuckDeallocs > 0
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closing) throw new OuroError('ENOTALLOC', `${what}: the native backend is closed`)
+    if (this.lockHazard()) {
+      throw new OuroError(
+        'EBUSY',
+        `${what}: a flow_dealloc is stuck inside libouroboros 0.23 (peer died on an FRCT flow); restart this process`,
+      )
+    }
+  }
+
+  #endpoint(fd: number, qos: QoSSpec, name: string, role: 'alloc' | 'accept' | 'join'): NativeEndpoint {
+    if (fd < 64 || fd >= 4096) throw new OuroError('EBADF', `libouroboros returned flow descriptor ${fd}, outside 64..4095`)
+    const ep = new NativeEndpoint(this, fd, qos, name, role)
+    this.#flows.add(ep)
+    return ep
+  }
+
+  /** A flow nobody waits for any more (late alloc/accept result): close it in the background. */
+  #discard(fd: number): void {
+    if (fd < 0) return
+    void callAsync(this.lib.dev.flow_dealloc, [fd], this.#opts.deallocTimeoutMs ?? 3000, 'flow_dealloc').catch(() => {})
+  }
+
+  async alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
+    this.#checkOpen(`allocating a flow to "${name}"`)
+    let cypher: Cypher = 0
+    if (qos.cypher > 0) cypher = verifyClientEncryption(name, qos.cypher, securityDir(this.lib.located.libDir))
+    const timeoutMs = opts.timeoutMs ?? ALLOC_DEFAULT_MS
+    const cqs = toCQos(qos)
+    const fd = await this.#blocking(
+      this.lib.dev.flow_alloc,
+      [name, cqs, toTimespec(timeoutMs)],
+      timeoutMs,
+      opts.signal,
+      `allocating a flow to "${name}"`,
+    )
+    if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to')
+    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs, cypher), name, 'alloc'))
+  }
+
+  async join(layer: string, opts: WaitOptions): Promise<Endpoint> {
+    this.#checkOpen(`joining "${layer}"`)
+    const timeoutMs = opts.timeoutMs ?? ALLOC_DEFAULT_MS
+    const fd = await this.#blocking(this.lib.dev.flow_join, [layer, toTimespec(timeoutMs)], timeoutMs, opts.signal, `joining "${layer}"`)
+    if (fd < 0) throw allocError(fd, layer, timeoutMs, 'joining the broadcast layer')
+    // flow_join uses the internal qos_np1: unordered, no peer timeout.
+    const qos = QoS.raw.with({timeout: 0})
+    return this.#adopt(fd, () => this.#endpoint(fd, qos, layer, 'join'))
+  }
+
+  #adopt(fd: number, make: () => NativeEndpoint): NativeEndpoint {
+    try {
+      return make()
+    } catch (err) {
+      this.#discard(fd)
+      throw err
+    }
+  }
+
+  /** A blocking C call on a worker thread, bounded, abortable; a late result is a flow to discard. */
+  #blocking<A extends unknown[]>(
+    fn: Parameters<typeof callAsync<A, number>>[0],
+    args: A,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<number> {
+    if (signal?.aborted) return Promise.reject(new OuroError('ECANCELED', `${what}: aborted`, {cause: signal.reason}))
+    return new Promise<number>((resolve, reject) => {
+      let done = false
+      const onAbort = (): void => {
+        if (done) return
+        done = true
+        reject(new OuroError('ECANCELED', `${what}: aborted`, {cause: signal!.reason}))
+      }
+      signal?.addEventListener('abort', onAbort, {once: true})
+      callAsync(fn, args, timeoutMs + GRACE_MS, what, (late) => this.#discard(late)).then(
+        (fd) => {
+          signal?.removeEventListener('abort', onAbort)
+          if (done) return this.#discard(fd)
+          done = true
+          resolve(fd)
+        },
+        (err: Error) => {
+          signal?.removeEventListener('abort', onAbort)
+          if (done) return
+          done = true
+          reject(err)
+        },
+      )
+    })
+  }
+
+  bind(name: string): Promise<string[]> {
+    try {
+      this.#checkOpen(`binding "${name}"`)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (this.#bindings.has(name)) return Promise.resolve([])
+    let pending = this.#binding.get(name)
+    if (!pending) {
+      pending = this.#bind(name).finally(() => this.#binding.delete(name))
+      this.#binding.set(name, pending)
+    }
+    return pending
+  }
+
+  async #bind(name: string): Promise<string[]> {
+    const lines: string[] = []
+    const binding: Binding = {name, created: false, regs: [], kept: []}
+    try {
+      const exists = (await listNameInfos(this.lib)).some((n) => n.name === name)
+      if (!exists) {
+        await createName(this.lib, name)
+        binding.created = true
+        lines.push(`created name "${name}"`)
+      }
+      const targets = ipcpsInLayers(await listIpcps(this.lib), this.#opts.layers ?? envLayers())
+      for (const ipcp of targets) {
+        await regName(this.lib, name, ipcp)
+        if (binding.created) {
+          binding.regs.push(ipcp)
+          lines.push(`registered "${name}" in layer "${ipcp.layer}" (IPCP ${ipcp.name})`)
+        } else {
+          binding.kept.push(ipcp)
+          lines.push(`registered "${name}" in layer "${ipcp.layer}" (IPCP ${ipcp.name}); the name existed before, so this registration stays`)
+        }
+      }
+      if (targets.length === 0) lines.push(`no layer to register "${name}" in: only local processes can reach it`)
+      await bindProcess(this.lib, process.pid, name)
+      lines.push(`bound process ${process.pid} to "${name}"`)
+      this.#bindings.set(name, binding)
+      return lines
+    } catch (err) {
+      await this.#undo(binding, false)
+      throw err
+    }
+  }
+
+  async #undo(b: Binding, bound: boolean): Promise<string[]> {
+    const lines: string[] = []
+    const attempt = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn()
+        lines.push(what)
+      } catch (err) {
+        lines.push(`could not undo: ${(err as Error).message}`)
+      }
+    }
+    if (bound) await attempt(`unbound process ${process.pid} from "${b.name}"`, () => unbindProcess(this.lib, process.pid, b.name))
+    for (const ipcp of b.regs.reverse()) {
+      await attempt(`unregistered "${b.name}" from layer "${ipcp.layer}"`, () => unregName(this.lib, b.name, ipcp))
+    }
+    if (b.created) await attempt(`destroyed name "${b.name}"`, () => destroyName(this.lib, b.name))
+    return lines
+  }
+
+  async unbind(name: string): Promise<void> {
+    await this.#binding.get(name)?.catch(() => [])
+    const b = this.#bindings.get(name)
+    if (!b) return
+    this.#bindings.delete(name)
+    await this.#undo(b, true)
+    if (this.#bindings.size === 0) this.#failWaiters(new OuroError('EINVAL', 'this process accepts flows for no name any more'))
+  }
+
+  /** Like unbind, returning what was undone (for the CLI). */
+  async unbindAll(): Promise<string[]> {
+    await Promise.allSettled([...this.#binding.values()])
+    const lines: string[] = []
+    for (const b of [...this.#bindings.values()]) {
+      this.#bindings.delete(b.name)
+      lines.push(...(await this.#undo(b, true)))
+    }
+    return lines
+  }
+
+  boundNames(): string[] {
+    return [...this.#bindings.keys()]
+  }
+
+  accept(opts: WaitOptions): Promise<Endpoint> {
+    this.#checkOpen('accepting a flow')
+    if (this.#bindings.size === 0) {
+      return Promise.reject(new OuroError('EINVAL', 'this process accepts flows for no name yet: bind a name first'))
+    }
+    const queued = this.#accepted.shift()
+    if (queued) return Promise.resolve(queued)
+    if (opts.signal?.aborted) return Promise.reject(new OuroError('ECANCELED', 'accept aborted', {cause: opts.signal.reason}))
+    return new Promise<Endpoint>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      const waiter: AcceptWaiter = {
+        resolve,
+        reject,
+        deadline: opts.timeoutMs === null ? null : performance.now() + opts.timeoutMs,
+        cleanup: () => {
+          if (timer) clearTimeout(timer)
+          opts.signal?.removeEventListener('abort', onAbort)
+          this.#waiters = this.#waiters.filter((w) => w !== waiter)
+        },
+      }
+      const onAbort = (): void => {
+        waiter.cleanup()
+        reject(new OuroError('ECANCELED', 'accept aborted', {cause: opts.signal!.reason}))
+      }
+      if (opts.timeoutMs !== null) {
+        const ms = opts.timeoutMs
+        timer = setTimeout(() => {
+          waiter.cleanup()
+          reject(new OuroError('ETIMEDOUT', `no incoming flow for ${this.#acceptName()} within ${ms / 1000} s`))
+        }, ms)
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
+      this.#waiters.push(waiter)
+      this.#pumpAccept()
+    })
+  }
+
+  #acceptName(): string {
+    const names = this.boundNames()
+    return names.length === 1 ? `"${names[0]}"` : names.map((n) => `"${n}"`).join(', ')
+  }
+
+  #failWaiters(err: Error): void {
+    for (const w of [...this.#waiters]) {
+      w.cleanup()
+      w.reject(err)
+    }
+  }
+
+  /** One flow_accept() at a time, in slices, while someone waits. */
+  #pumpAccept(): void {
+    if (this.#acceptInFlight || this.#waiters.length === 0 || this.#closing) return
+    const now = performance.now()
+    const nearest = Math.min(...this.#waiters.map((w) => (w.deadline === null ? Infinity : w.deadline - now)))
+    const slice = Math.max(50, Math.min(ACCEPT_SLICE_MS, Math.ceil(nearest)))
+    const cqs = toCQos(QoS.raw)
+    this.#acceptInFlight = true
+    this.lib.dev.flow_accept.async(cqs, toTimespec(slice), (err: unknown, fd: number) => {
+      this.#acceptInFlight = false
+      if (err) {
+        this.#failWaiters(new OuroError('EINVAL', `flow_accept: ${(err as Error).message}`))
+        return
+      }
+      if (fd >= 0) {
+        if (this.#closing) return this.#discard(fd)
+        let ep: NativeEndpoint
+        try {
+          ep = this.#endpoint(fd, fromCQos(cqs, 0), this.boundNames().join('|'), 'accept')
+        } catch (e) {
+          this.#discard(fd)
+          this.#failWaiters(e as Error)
+          return
+        }
+        const waiter = this.#waiters[0]
+        if (waiter) {
+          waiter.cleanup()
+          waiter.resolve(ep)
+        } else {
+          this.#accepted.push(ep)
+        }
+      } else if (fd !== -ETIMEDOUT) {
+        this.#acceptError = OuroError.fromErrno(fd, `accepting a flow for ${this.#acceptName()}`)
+        this.#failWaiters(this.#acceptError)
+      }
+      this.#pumpAccept()
+    })
+  }
+
+  /** Tears a flow down: tell the peer, let it take what is queued (bounded), then flow_dealloc (bounded). */
+  linger(ep: NativeEndpoint): Promise<void> {
+    const p = this.#teardown(ep).finally(() => {
+      this.#flows.delete(ep)
+      this.#lingering.delete(p)
+    })
+    this.#lingering.add(p)
+    return p
+  }
+
+  async #teardown(ep: NativeEndpoint): Promise<void> {
+    const {fccntl, dev} = this.lib
+    const fd = ep.id
+    if (this.lockHazard()) {
+      this.#abandoned.add(fd)
+      return
+    }
+    const reliable = ep.qos.inOrder === 1 && ep.qos.loss === 0
+    // Reliable flows keep the ring up so FRCT can retransmit while lingering; others tell the peer now.
+    if (!reliable || ep.peerGone) fccntl.setFlags(fd, BASE_FLAGS | FLOWF.DOWN)
+    // 0.23 quirk: any FRCTSFLAGS clears LINGER: nothing to wait for once the peer is gone.
+    if (ep.peerGone && ep.qos.inOrder === 1) fccntl.setFrctFlags(fd, 0)
+    // flow_dealloc blocks, holding the library's lock, until the tx ring is empty: wait for that here.
+    const bound = ep.peerGone ? 100 : (this.#opts.lingerMs ?? 2000)
+    const deadline = performance.now() + bound
+    for (;;) {
+      const queued = fccntl.queueLen(fd, FCCNTL.FLOWGTXQLEN)
+      if (queued <= 0) break
+      if (performance.now() >= deadline) {
+        // Nobody takes them: leave the flow to the library's exit handler rather than block forever.
+        this.#abandoned.add(fd)
+        return
+      }
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    try {
+      const ret = await callAsync(dev.flow_dealloc, [fd], this.#opts.deallocTimeoutMs ?? 3000, `flow_dealloc(${fd})`, () => {
+        this.#stuckDeallocs = Math.max(0, this.#stuckDeallocs - 1)
+      })
+      if (ret < 0 && ret !== -EPERM) this.#abandoned.add(fd)
+    } catch {
+      this.#stuckDeallocs++
+      this.#abandoned.add(fd)
+    }
+  }
+
+  async listNames(): Promise<NameEntry[]> {
+    const names = await listNameInfos(this.lib)
+    return names.map((n) => {
+      const b = this.#bindings.get(n.name)
+      const layers = b ? [...b.regs, ...b.kept].map((i) => i.layer) : []
+      return {
+        name: n.name,
+        pid: b ? process.pid : 0,
+        where: layers.length ? `layers ${[...new Set(layers)].join(', ')}` : `policy ${n.policy}`,
+        own: b !== undefined,
+      }
+    })
+  }
+
+  async describe(): Promise<Record<string, unknown>> {
+    const [ipcps, names] = await Promise.all([listIpcps(this.lib), listNameInfos(this.lib)])
+    const {libDir, version, devPath, irmPath} = this.lib.located
+    return {
+      backend: 'native',
+      libraryDir: libDir,
+      libraryVersion: version,
+      libraries: [devPath, irmPath],
+      irmSocket: this.lib.socketPath,
+      irmdReachable: true,
+      pid: process.pid,
+      securityDir: securityDir(libDir),
+      ipcps,
+      layers: [...new Set(ipcps.map((i) => i.layer))],
+      names: names.map((n) => ({...n, boundHere: this.#bindings.has(n.name)})),
+      boundNames: this.boundNames(),
+      openFlows: this.#flows.size,
+      abandonedFlows: this.#abandoned.size,
+      stuckDeallocs: this.#stuckDeallocs,
+      maxSdu: this.maxSdu,
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#failWaiters(new OuroError('ENOTALLOC', 'the native backend was closed'))
+    for (const ep of this.#accepted.splice(0)) void ep.dealloc()
+    await Promise.allSettled([...this.#flows].map((ep) => ep.dealloc()))
+    await Promise.allSettled([...this.#lingering])
+    await this.unbindAll().catch(() => [])
+    await this.reactor.close()
+    process.off('exit', this.#onExit)
+  }
+}
+
+function allocError(ret: number, name: string, timeoutMs: number, what: string): OuroError {
+  const errno = -ret
+  switch (errno) {
+    case 1007:
+      return new OuroError('ENAME', `${what} "${name}": no such name; create and register it (ouro name create ${name}) or start a server for it`)
+    case 1003:
+      return new OuroError('EIPCP', `${what} "${name}": the name exists but no IPCP or process can reach it`)
+    case ETIMEDOUT:
+      return new OuroError('ETIMEDOUT', `${what} "${name}": timed out after ${timeoutMs / 1000} s (nobody accepts it?)`)
+    case EPERM:
+      return new OuroError('EIRMD', `${what} "${name}": the IRMd refused or could not be reached (see its log)`)
+    case 1008:
+      return new OuroError('ECRYPT', `${what} "${name}": encryption failed; check the enc.conf of the name on both sides`)
+    default:
+      return OuroError.fromErrno(ret, `${what} "${name}"`)
+  }
+}

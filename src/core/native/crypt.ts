@@ -1,0 +1,88 @@
+/**
+ * Encryption on Ouroboros 0.22+ is chosen per name by the IRMd from enc.conf files, not by QoS.
+ * The binding can only verify what is configured there; it never claims more.
+ */
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {OuroError} from '../errors.js'
+import type {Cypher} from '../qos.js'
+
+/** Key bits of the ciphers enc.conf accepts (0.23 crypt.c). */
+export const CIPHER_BITS: Record<string, 128 | 192 | 256> = {
+  'aes-128-gcm': 128,
+  'aes-192-gcm': 192,
+  'aes-256-gcm': 256,
+  'chacha20-poly1305': 256,
+  'aes-128-ctr': 128,
+  'aes-192-ctr': 192,
+  'aes-256-ctr': 256,
+}
+export const DEFAULT_CIPHER = 'aes-256-gcm'
+
+export function encConfPath(secDir: string, side: 'client' | 'server', name: string): string {
+  return path.join(secDir, side, name, 'enc.conf')
+}
+
+/** The cipher an enc.conf selects: undefined when the file is missing or says `none`. */
+export function configuredCipher(file: string): string | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  let cipher = DEFAULT_CIPHER
+  for (const raw of text.split('\n')) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    if (line === 'none') return undefined
+    const m = /^cipher\s*=\s*(\S+)/.exec(line)
+    if (m) cipher = m[1]!.toLowerCase()
+  }
+  return cipher
+}
+
+/**
+ * Checks that allocating to `name` will be encrypted with at least `cypher` bits, from the client
+ * enc.conf the IRMd reads. Returns the bits configured; throws ECRYPT saying what to configure.
+ */
+export function verifyClientEncryption(name: string, cypher: Cypher, secDir: string): Cypher {
+  const file = encConfPath(secDir, 'client', name)
+  const cipher = configuredCipher(file)
+  const bits = cipher === undefined ? 0 : (CIPHER_BITS[cipher] ?? 0)
+  if (bits >= cypher && cipher !== undefined) return bits as Cypher
+  const found = cipher === undefined ? 'no encryption is configured for it' : `${file} selects ${cipher} (${bits || 'unknown'} bits)`
+  const want = cypher === 256 ? 'aes-256-gcm' : cypher === 192 ? 'aes-192-gcm' : 'aes-128-gcm'
+  throw new OuroError(
+    'ECRYPT',
+    `cypher=${cypher} asked for "${name}", but ${found}; on Ouroboros 0.22+ encryption is set per name: ` +
+      `write "cipher=${want}" to ${file} (and to ${encConfPath(secDir, 'server', name)} on the server), ` +
+      `e.g. with \`ouro name create ${name} --cipher ${want}\`, or drop cypher from the QoS`,
+  )
+}
+
+/** Writes client and server enc.conf files for `name` selecting `cipher`. Returns the files written. */
+export function writeEncConf(name: string, cipher: string, secDir: string): string[] {
+  if (!(cipher in CIPHER_BITS)) {
+    throw new OuroError('EINVAL', `unknown cipher "${cipher}"; valid: ${Object.keys(CIPHER_BITS).join(', ')}`)
+  }
+  const files: string[] = []
+  for (const side of ['client', 'server'] as const) {
+    const file = encConfPath(secDir, side, name)
+    try {
+      mkdirSync(path.dirname(file), {recursive: true, mode: 0o755})
+      writeFileSync(file, `# written by ouro for "${name}"\ncipher=${cipher}\n`, {mode: 0o644})
+    } catch (err) {
+      throw new OuroError('EPERM', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; run as root or write it by hand`)
+    }
+    files.push(file)
+  }
+  return files
+}
+
+/** Removes the enc.conf files (and their per-name directories) that writeEncConf made. */
+export function removeEncConf(name: string, secDir: string): void {
+  for (const side of ['client', 'server'] as const) {
+    rmSync(path.dirname(encConfPath(secDir, side, name)), {recursive: true, force: true})
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * One native flow end. Reads and writes run synchronously on the main thread on a non-blocking
+ * fd; the reactor reports events. Flow state is tracked from events because 0.23's flow_write
+ * reports success on a flow that is down.
+ */
+import {WRITABLE, type Endpoint, type FlowRole, type FlowStats} from '../backend.js'
+import {FEventType} from '../constants.js'
+import {OuroError} from '../errors.js'
+import type {QoSSpec} from '../qos.js'
+import {FCCNTL, FLOWF} from './c/fccntl.js'
+import type {NativeLib} from './load.js'
+import type {Reactor} from './reactor.js'
+
+const EAGAIN = 11
+const EFLOWDOWN = 1005
+const EFLOWPEER = 1006
+/** Ring slots are 1024; keep some headroom: a full ring drops packets silently in 0.23. */
+const RING_HIGH = 1000
+const RING_LOW = 512
+/** Flags every native flow runs with: read/write, no partial reads, never blocking the event loop. */
+export const BASE_FLAGS = FLOWF.RDWR | FLOWF.WNOPART | FLOWF.RNOPART | FLOWF.RNOBLOCK | FLOWF.WNOBLOCK
+
+/** What endpoints share with their backend. */
+export interface EndpointHost {
+  readonly lib: NativeLib
+  readonly reactor: Reactor
+  /** One receive buffer for every flow (reads happen on the main thread, one at a time). */
+  readonly readBuf: Buffer
+  /** True once a flow_dealloc overran its bound: fccntl (which takes the library's write lock) is unsafe then. */
+  lockHazard(): boolean
+  /** Hands the tear-down of a flow to the backend, which tracks it until close(). */
+  linger(ep: NativeEndpoint): Promise<void>
+}
+
+type State = 'up' | 'down' | 'dealloc' | 'peer'
+
+export class NativeEndpoint implements Endpoint {
+  readonly id: number
+  readonly qos: QoSSpec
+  readonly name: string
+  readonly role: FlowRole
+  readonly maxSdu: number
+  onEvent: ((type: number) => void) | undefined
+  readonly #host: EndpointHost
+  #state: State = 'up'
+  #downBySelf = false
+  #closed: Promise<void> | undefined
+  /** Writes left before the tx ring must be checked again. */
+  #credit = 0
+  #writablePoll: NodeJS.Timeout | undefined
+  #stats: FlowStats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0}
+
+  constructor(host: EndpointHost, fd: number, qos: QoSSpec, name: string, role: FlowRole) {
+    this.#host = host
+    this.id = fd
+    this.qos = qos
+    this.name = name
+    this.role = role
+    this.maxSdu = host.readBuf.length
+    const ret = host.lib.fccntl.setFlags(fd, BASE_FLAGS)
+    if (ret < 0) throw OuroError.fromErrno(ret, `cannot make flow ${fd} non-blocking`)
+    host.reactor.add(fd, (type) => this.#event(type))
+  }
+
+  /** The peer is known to be gone (deallocated, timed out, or marked the flow down). */
+  get peerGone(): boolean {
+    return this.#state !== 'up'
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined
+  }
+
+  #event(type: number): void {
+    switch (type) {
+      case FEventType.FlowDown:
+        if (this.#state === 'up') this.#state = 'down'
+        break
+      case FEventType.FlowUp:
+        // FLOWSFLAGS raises FLOW_UP at the peer whenever it leaves DOWN unset; report real transitions only.
+        if (this.#state !== 'down') return
+        this.#state = 'up'
+        break
+      case FEventType.FlowDealloc:
+        this.#state = 'dealloc'
+        break
+      case FEventType.FlowPeer:
+        if (this.#state !== 'dealloc') this.#state = 'peer'
+        break
+    }
+    this.onEvent?.(type)
+  }
+
+  #downError(): OuroError {
+    if (this.#state === 'peer') return new OuroError('EFLOWPEER', `flow ${this.id} to "${this.name}": peer timed out`)
+    const why = this.#state === 'dealloc' ? 'peer deallocated' : 'flow is down'
+    return new OuroError('EFLOWDOWN', `flow ${this.id} to "${this.name}": ${why}`)
+  }
+
+  readSdu(): Uint8Array | undefined {
+    if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
+    const {lib, readBuf} = this.#host
+    // A non-blocking read also returns EAGAIN after skipping a keepalive; retry while packets are queued.
+    for (let tries = 0; tries < 8; tries++) {
+      const n = lib.dev.flow_read(this.id, readBuf, readBuf.length)
+      if (n > 0) {
+        this.#stats.pktsIn++
+        this.#stats.bytesIn += n
+        return Uint8Array.prototype.slice.call(readBuf, 0, n)
+      }
+      if (n === 0) continue
+      if (n === -EAGAIN) {
+        if (!this.#host.lockHazard() && lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) > 0) continue
+        if (this.#state !== 'up') throw this.#downError()
+        return undefined
+      }
+      if (n === -EFLOWDOWN) {
+        if (this.#state === 'up') this.#state = 'down'
+        throw this.#downError()
+      }
+      if (n === -EFLOWPEER) {
+        if (this.#state === 'up') this.#state = 'peer'
+        throw this.#downError()
+      }
+      throw OuroError.fromErrno(n, `read on flow ${this.id}`)
+    }
+    return undefined
+  }
+
+  send(sdu: Uint8Array, done: (err?: Error) => void): boolean {
+    if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
+    if (this.#state !== 'up') throw this.#downError()
+    if (this.#credit <= 0 && !this.#refreshCredit()) return false
+    const n = this.#host.lib.dev.flow_write(this.id, sdu, sdu.length)
+    if (n === -EAGAIN) {
+      this.#pollWritable(false)
+      return false
+    }
+    if (n < 0) throw OuroError.fromErrno(n, `write on flow ${this.id}`)
+    this.#credit--
+    this.#stats.pktsOut++
+    this.#stats.bytesOut += sdu.length
+    done()
+    return true
+  }
+
+  /** Asks the tx ring how full it is; false (and a poll for room) when it is nearly full. */
+  #refreshCredit(): boolean {
+    if (this.#host.lockHazard()) {
+      this.#credit = 64
+      return true
+    }
+    const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
+    if (queued < 0) throw OuroError.fromErrno(queued, `write on flow ${this.id}`)
+    if (queued >= RING_HIGH - 64) {
+      this.#pollWritable(true)
+      return false
+    }
+    this.#credit = RING_HIGH - queued
+    return true
+  }
+
+  /** No event says "room again": poll the ring (or just retry, for a closed FRCT window). */
+  #pollWritable(ring: boolean): void {
+    if (this.#writablePoll) return
+    const tick = (): void => {
+      this.#writablePoll = undefined
+      if (this.#closed) return
+      if (ring && !this.#host.lockHazard()) {
+        const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
+        if (queued >= RING_LOW && this.#state === 'up') {
+          this.#writablePoll = setTimeout(tick, 1)
+          return
+        }
+        this.#credit = RING_HIGH - Math.max(0, queued)
+      }
+      this.onEvent?.(WRITABLE)
+    }
+    this.#writablePoll = setTimeout(tick, 1)
+  }
+
+  rxQueueLen(): number {
+    if (this.#closed) return 0
+    if (this.#host.lockHazard()) return 0
+    const n = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN)
+    return n < 0 ? 0 : n
+  }
+
+  txQueueLen(): number {
+    if (this.#closed) return 0
+    if (this.#host.lockHazard()) return 0
+    const n = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
+    return n < 0 ? 0 : n
+  }
+
+  setDown(down: boolean): void {
+    if (this.#closed || down === this.#downBySelf) return
+    if (this.#host.lockHazard()) throw new OuroError('EBUSY', 'libouroboros is blocked in a flow_dealloc; cannot change flags')
+    const ret = this.#host.lib.fccntl.setFlags(this.id, BASE_FLAGS | (down ? FLOWF.DOWN : 0))
+    if (ret < 0) throw OuroError.fromErrno(ret, `cannot mark flow ${this.id} ${down ? 'down' : 'up'}`)
+    this.#downBySelf = down
+  }
+
+  stats(): FlowStats {
+    return {...this.#stats}
+  }
+
+  /** Stops I/O at once; the backend finishes the tear-down (bounded), so this resolves quickly. */
+  dealloc(): Promise<void> {
+    if (!this.#closed) {
+      if (this.#writablePoll) clearTimeout(this.#writablePoll)
+      this.#writablePoll = undefined
+      this.#host.reactor.remove(this.id)
+      this.#closed = this.#host.linger(this)
+    }
+    return this.#closed
+  }
+}

@@ -1,0 +1,301 @@
+import {spawn} from 'node:child_process'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import type {Backend, Endpoint} from '../../src/core/backend.js'
+import {FEventType} from '../../src/core/constants.js'
+import {createNativeBackend} from '../../src/core/native/index.js'
+import {QoS} from '../../src/core/qos.js'
+import {hasTool, nativeInfo, nativeSkip, nextSdu, startPeer, stopChild, uniqueName, type Peer} from './helpers.js'
+
+if (nativeSkip) console.log(`[native] flow tests skipped: ${nativeSkip}`)
+
+describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd', () => {
+  let backend: Backend
+  let server: Peer
+  const serverName = uniqueName('ouro-echo')
+  const eps: Endpoint[] = []
+
+  beforeAll(async () => {
+    backend = await createNativeBackend()
+    server = startPeer('echo', serverName)
+    expect(await server.line).toBe('ready')
+  })
+
+  afterEach(async () => {
+    await Promise.all(eps.splice(0).map((ep) => ep.dealloc()))
+  })
+
+  afterAll(async () => {
+    await server?.kill()
+    await backend?.close()
+  })
+
+  async function alloc(name = serverName): Promise<Endpoint> {
+    const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
+    eps.push(ep)
+    return ep
+  }
+
+  it('allocates, writes, reads and deallocates (raw QoS)', async () => {
+    const ep = await alloc()
+    expect(ep.id).toBeGreaterThanOrEqual(64)
+    expect(ep.role).toBe('alloc')
+    expect(ep.qos.inOrder).toBe(0)
+    expect(ep.qos.timeout).toBe(QoS.raw.timeout)
+    for (const text of ['one', 'two', 'héllo ✓']) {
+      expect(ep.send(Buffer.from(text), () => {})).toBe(true)
+      expect(Buffer.from(await nextSdu(ep)).toString()).toBe(text)
+    }
+    // SDU boundaries are kept: two writes, two reads.
+    ep.send(Buffer.from('a'), () => {})
+    ep.send(Buffer.from('bb'), () => {})
+    expect(Buffer.from(await nextSdu(ep)).toString()).toBe('a')
+    expect(Buffer.from(await nextSdu(ep)).toString()).toBe('bb')
+    const big = Buffer.alloc(60_000, 7)
+    ep.send(big, () => {})
+    expect(Buffer.compare(Buffer.from(await nextSdu(ep)), big)).toBe(0)
+    expect(ep.readSdu()).toBeUndefined()
+    expect(ep.stats().pktsOut).toBe(6)
+    await ep.dealloc()
+    await ep.dealloc()
+    expect(() => ep.readSdu()).toThrow(expect.objectContaining({code: 'OURO_ERR_NOT_ALLOC'}))
+  })
+
+  it('reports FLOW_DOWN/FLOW_DEALLOC and then EFLOWDOWN after the peer deallocates; queued SDUs stay readable', async () => {
+    const ep = await alloc()
+    const events: number[] = []
+    ep.send(Buffer.from('burst 3'), () => {})
+    const got: string[] = []
+    const err = await new Promise<Error>((resolve) => {
+      const timer = setTimeout(() => resolve(new Error('no EFLOWDOWN within 10 s')), 10_000)
+      ep.onEvent = (type) => {
+        events.push(type)
+        try {
+          for (let sdu = ep.readSdu(); sdu; sdu = ep.readSdu()) got.push(Buffer.from(sdu).toString())
+        } catch (e) {
+          clearTimeout(timer)
+          resolve(e as Error)
+        }
+      }
+    })
+    expect(got).toEqual(['sdu 0', 'sdu 1', 'sdu 2'])
+    expect(err).toMatchObject({code: 'OURO_ERR_FLOW_DOWN'})
+    // Writes must not vanish silently on a down flow.
+    expect(() => ep.send(Buffer.from('late'), () => {})).toThrow(expect.objectContaining({code: 'OURO_ERR_FLOW_DOWN'}))
+    // The peer's flow_dealloc follows its FLOW_DOWN: wait for FLOW_DEALLOC (bounded).
+    await new Promise<void>((resolve) => {
+      if (events.includes(FEventType.FlowDealloc)) return resolve()
+      const timer = setTimeout(resolve, 5000)
+      ep.onEvent = (type) => {
+        events.push(type)
+        if (type === FEventType.FlowDealloc) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+    })
+    expect(events).toContain(FEventType.FlowDealloc)
+  })
+
+  it('rejects ENAME for a name that does not exist, naming it', async () => {
+    const name = uniqueName('ouro-none')
+    const t0 = performance.now()
+    const err = await backend.alloc(name, QoS.raw, {timeoutMs: 5000}).catch((e: Error) => e)
+    expect(err).toMatchObject({code: 'OURO_ERR_NAME'})
+    expect((err as Error).message).toContain(name)
+    expect(performance.now() - t0).toBeLessThan(5000)
+  })
+
+  it('times out an accept with nothing incoming (ETIMEDOUT after about the timeout)', async () => {
+    const name = uniqueName('ouro-idle')
+    const lines = await backend.bind(name)
+    try {
+      expect(lines.join('\n')).toContain(`created name "${name}"`)
+      expect(lines.join('\n')).toContain(`bound process ${process.pid}`)
+      expect(backend.boundNames()).toContain(name)
+      const t0 = performance.now()
+      await expect(backend.accept({timeoutMs: 300})).rejects.toMatchObject({code: 'OURO_ERR_TIMED_OUT'})
+      const took = performance.now() - t0
+      expect(took).toBeGreaterThan(250)
+      expect(took).toBeLessThan(3000)
+      const ac = new AbortController()
+      const pending = backend.accept({timeoutMs: null, signal: ac.signal})
+      setTimeout(() => ac.abort(), 50)
+      await expect(pending).rejects.toMatchObject({code: 'OURO_ERR_ABORTED'})
+    } finally {
+      await backend.unbind(name)
+    }
+    expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
+  })
+
+  it('accepts a flow from a client in another process, and undoes its binding', async () => {
+    const name = uniqueName('ouro-acc')
+    await backend.bind(name)
+    try {
+      const client = startPeer('client', name)
+      const ep = await backend.accept({timeoutMs: 15_000})
+      eps.push(ep)
+      expect(ep.role).toBe('accept')
+      expect(ep.name).toBe(name)
+      const sdu = await nextSdu(ep)
+      expect(Buffer.from(sdu).toString()).toBe('hello')
+      ep.send(Buffer.from('world'), () => {})
+      expect(await client.line).toBe('reply world')
+      await stopChild(client.child)
+      const names = await backend.listNames()
+      expect(names.find((n) => n.name === name)).toMatchObject({own: true, pid: process.pid})
+    } finally {
+      await backend.unbind(name)
+    }
+    expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
+  })
+
+  it('describes the host for ouro status', async () => {
+    const d = await backend.describe()
+    expect(d).toMatchObject({backend: 'native', irmdReachable: true})
+    expect(String(d.libraryVersion)).toMatch(/^0\.23/)
+    expect(Array.isArray(d.ipcps)).toBe(true)
+    expect((d.names as Array<{name: string}>).map((n) => n.name)).toContain(serverName)
+  })
+
+  it('keeps timers firing while 200 native flows are open and idle', async () => {
+    const many: Endpoint[] = []
+    try {
+      for (let i = 0; i < 200; i++) many.push(await backend.alloc(serverName, QoS.raw, {timeoutMs: 10_000}))
+      let worst = 0
+      let ticks = 0
+      await new Promise<void>((resolve) => {
+        let last = performance.now()
+        const iv = setInterval(() => {
+          const now = performance.now()
+          worst = Math.max(worst, now - last - 10)
+          last = now
+          if (++ticks === 50) {
+            clearInterval(iv)
+            resolve()
+          }
+        }, 10)
+      })
+      console.log(`[native] 200 idle flows: 50 timer ticks, worst lag ${worst.toFixed(1)} ms`)
+      expect(worst).toBeLessThan(250)
+      // Still alive: the last flow echoes.
+      const ep = many.at(-1)!
+      ep.send(Buffer.from('still here'), () => {})
+      expect(Buffer.from(await nextSdu(ep)).toString()).toBe('still here')
+    } finally {
+      await Promise.all(many.map((ep) => ep.dealloc()))
+    }
+  }, 60_000)
+
+  it('measures a write+read round trip (reactor) for the report', async () => {
+    const ep = await alloc()
+    const payload = Buffer.alloc(64)
+    const n = 500
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) {
+      ep.send(payload, () => {})
+      await nextSdu(ep)
+    }
+    const us = ((performance.now() - t0) * 1000) / n
+    console.log(`[native] round trip through the reactor, 64 B: ${us.toFixed(1)} µs average over ${n}`)
+    expect(us).toBeGreaterThan(0)
+  })
+
+  it('allocates an encrypted flow when the name has an enc.conf (cypher verified, not assumed)', async () => {
+    const {securityDir} = await import('../../src/core/native/locate.js')
+    const {writeEncConf, removeEncConf} = await import('../../src/core/native/crypt.js')
+    const {accessSync, constants, mkdirSync} = await import('node:fs')
+    const dir = securityDir(nativeInfo.libDir!)
+    try {
+      mkdirSync(dir, {recursive: true})
+      accessSync(dir, constants.W_OK)
+    } catch {
+      console.log(`[native] encrypted-flow test skipped: ${dir} is not writable here`)
+      return
+    }
+    const name = uniqueName('ouro-enc')
+    writeEncConf(name, 'aes-256-gcm', dir)
+    const peer = startPeer('echo', name)
+    try {
+      expect(await peer.line).toBe('ready')
+      const ep = await alloc(name)
+      expect(ep.qos.cypher).toBe(0) // raw asked: nothing claimed
+      const enc = await backend.alloc(name, QoS.raw.with({cypher: 256}), {timeoutMs: 10_000})
+      eps.push(enc)
+      expect(enc.qos.cypher).toBe(256)
+      enc.send(Buffer.from('secret'), () => {})
+      expect(Buffer.from(await nextSdu(enc)).toString()).toBe('secret')
+    } finally {
+      await peer.kill()
+      removeEncConf(name, dir)
+    }
+  })
+
+  it('refuses cypher=256 without an encryption config, saying what to configure', async () => {
+    const name = uniqueName('ouro-crypt')
+    const err = await backend.alloc(name, QoS.raw.with({cypher: 256}), {timeoutMs: 2000}).catch((e: Error) => e)
+    expect(err).toMatchObject({code: 'OURO_ERR_CRYPT'})
+    expect((err as Error).message).toMatch(/enc\.conf/)
+    expect((err as Error).message).toContain(`client/${name}/enc.conf`)
+  })
+})
+
+const oecho = hasTool('oecho')
+if (!nativeSkip && !oecho) console.log('[native] oecho interop skipped: oecho not installed')
+
+describe.skipIf(nativeSkip !== undefined || !oecho)('native interop with the stock oecho', () => {
+  let backend: Backend
+  beforeAll(async () => {
+    backend = await createNativeBackend()
+  })
+  afterAll(async () => {
+    await backend?.close()
+  })
+
+  it('serves the stock oecho client on the name "oecho"', async () => {
+    const lines = await backend.bind('oecho')
+    try {
+      expect(lines.some((l) => l.includes('bound process'))).toBe(true)
+      const client = spawn(oecho!, [], {stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      client.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      const ep = await backend.accept({timeoutMs: 15_000})
+      const msg = await nextSdu(ep)
+      expect(Buffer.from(msg).toString()).toBe('Client says hi!\0')
+      ep.send(msg, () => {})
+      const code = await new Promise<number | null>((resolve) => {
+        const t = setTimeout(() => void stopChild(client).then(() => resolve(null)), 10_000)
+        client.once('exit', (c) => {
+          clearTimeout(t)
+          resolve(c)
+        })
+      })
+      expect(code).toBe(0)
+      expect(out).toContain('Server replied with Client says hi!')
+      await ep.dealloc()
+    } finally {
+      await backend.unbind('oecho')
+    }
+  })
+
+  it('talks to the stock oecho -l server', async () => {
+    const name = 'oecho'
+    const server = spawn(oecho!, ['-l'], {stdio: ['ignore', 'pipe', 'pipe']})
+    // The stock server does not bind itself: bind its pid to the name as `irm bind process` would.
+    const {loadIrm} = await import('../../src/core/native/load.js')
+    const irmCalls = await import('../../src/core/native/irm-calls.js')
+    const lib = loadIrm()
+    const existed = await irmCalls.nameExists(lib, name)
+    if (!existed) await irmCalls.createName(lib, name)
+    try {
+      await new Promise((r) => setTimeout(r, 300))
+      await irmCalls.bindProcess(lib, server.pid!, name)
+      const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
+      ep.send(Buffer.from('Client says hi!\0'), () => {})
+      expect(Buffer.from(await nextSdu(ep)).toString()).toBe('Client says hi!\0')
+      await ep.dealloc()
+    } finally {
+      await stopChild(server)
+      if (!existed) await irmCalls.destroyName(lib, name).catch(() => {})
+    }
+  })
+})

@@ -1,0 +1,92 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import type {Endpoint} from '../../src/core/backend.js'
+import {probe} from '../../src/core/native/probe.js'
+
+const native = await probe()
+/** Why the native tests cannot run here, or undefined when they can. */
+export const nativeSkip: string | undefined = native.available ? undefined : native.reason
+export const nativeInfo = native
+
+let counter = 0
+export function uniqueName(prefix = 'ouro-nt'): string {
+  return `${prefix}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 7)}`
+}
+
+const PEER = fileURLToPath(new URL('./peer.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+export interface Peer {
+  child: ChildProcess
+  /** Resolves to the first line the peer prints ("ready", or "reply ..."). */
+  line: Promise<string>
+  kill(): Promise<void>
+}
+
+/** Starts test/native/peer.ts in a child process (0.23 cannot connect two flows of one process). */
+export function startPeer(mode: 'echo' | 'client', name: string, timeoutMs = 15_000): Peer {
+  const child = spawn(process.execPath, ['--import', 'tsx', PEER, mode, name], {cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit']})
+  const line = new Promise<string>((resolve, reject) => {
+    let buf = ''
+    const timer = setTimeout(() => reject(new Error(`peer ${mode} ${name} printed nothing in ${timeoutMs} ms`)), timeoutMs)
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString()
+      const nl = buf.indexOf('\n')
+      if (nl >= 0) {
+        clearTimeout(timer)
+        resolve(buf.slice(0, nl))
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`peer ${mode} ${name} exited with ${code} before printing`))
+    })
+  })
+  line.catch(() => {})
+  return {child, line, kill: () => stopChild(child)}
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves when the child is gone. Only children we started. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const hard = setTimeout(() => child.pid && child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(hard)
+      resolve()
+    })
+    child.kill(signal)
+  })
+}
+
+/** The next SDU of an endpoint, or the error a read throws, within `timeoutMs`. */
+export function nextSdu(ep: Endpoint, timeoutMs = 5000): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ep.onEvent = undefined
+      reject(new Error(`no SDU within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const attempt = (): boolean => {
+      try {
+        const sdu = ep.readSdu()
+        if (!sdu) return false
+        clearTimeout(timer)
+        ep.onEvent = undefined
+        resolve(sdu)
+      } catch (err) {
+        clearTimeout(timer)
+        ep.onEvent = undefined
+        reject(err)
+      }
+      return true
+    }
+    if (attempt()) return
+    ep.onEvent = () => void attempt()
+  })
+}
+
+export function hasTool(name: string): string | undefined {
+  for (const dir of ['/usr/local/bin', '/usr/bin', '/bin']) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`
+  return undefined
+}

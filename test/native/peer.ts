@@ -1,0 +1,78 @@
+/**
+ * A native peer in its own process (0.23 cannot connect two flows of one process):
+ *   peer.ts echo NAME   binds NAME, prints "ready", echoes every SDU back on every flow;
+ *                       the SDU "dealloc" makes it deallocate that flow, "burst N" sends N SDUs then deallocates.
+ *   peer.ts client NAME  allocates a flow to NAME, writes "hello", prints the reply, deallocates, exits.
+ */
+import {createNativeBackend} from '../../src/core/native/index.js'
+
+const [mode, name] = process.argv.slice(2)
+if ((mode !== 'echo' && mode !== 'client') || !name) {
+  process.stderr.write('usage: peer.ts echo|client NAME\n')
+  process.exit(2)
+}
+const backend = await createNativeBackend()
+const stop = async (): Promise<void> => {
+  await backend.close()
+  process.exit(0)
+}
+process.on('SIGTERM', () => void stop())
+process.on('SIGINT', () => void stop())
+if (mode === 'client') {
+  const {QoS} = await import('../../src/core/qos.js')
+  const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
+  const reply = await new Promise<Uint8Array>((resolve) => {
+    ep.onEvent = () => {
+      const sdu = ep.readSdu()
+      if (sdu) resolve(sdu)
+    }
+    ep.send(Buffer.from('hello'), () => {})
+  })
+  process.stdout.write(`reply ${Buffer.from(reply).toString()}\n`)
+  await ep.dealloc()
+  await stop()
+}
+await backend.bind(name)
+process.stdout.write('ready\n')
+for (;;) {
+  let ep: Awaited<ReturnType<typeof backend.accept>>
+  try {
+    ep = await backend.accept({timeoutMs: null})
+  } catch {
+    break
+  }
+  let pending = false
+  const pump = (): void => {
+    for (;;) {
+      let sdu: Uint8Array | undefined
+      try {
+        sdu = ep.readSdu()
+      } catch {
+        void ep.dealloc()
+        return
+      }
+      if (!sdu) return
+      const text = Buffer.from(sdu).toString()
+      if (text === 'dealloc') {
+        void ep.dealloc()
+        return
+      }
+      const burst = /^burst (\d+)$/.exec(text)
+      if (burst) {
+        for (let i = 0; i < Number(burst[1]); i++) ep.send(Buffer.from(`sdu ${i}`), () => {})
+        void ep.dealloc()
+        return
+      }
+      ep.send(sdu, () => {})
+    }
+  }
+  ep.onEvent = () => {
+    if (pending) return
+    pending = true
+    queueMicrotask(() => {
+      pending = false
+      pump()
+    })
+  }
+  pump()
+}
