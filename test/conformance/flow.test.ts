@@ -1,10 +1,11 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {
   FEventQueue,
   FEventType,
   Flow,
   FlowProperties,
   FlowSet,
+  closeAll,
   OuroError,
   QoS,
   flowAccept,
@@ -13,7 +14,7 @@ import {
   unbindName,
   type BackendKind,
 } from '../../src/core/index.js'
-import {backendCases, uniqueName} from './backends.js'
+import {backendCases, startPeer, uniqueName, type Peer} from './backends.js'
 
 async function rejection(p: Promise<unknown>): Promise<OuroError> {
   try {
@@ -35,35 +36,55 @@ function thrown(fn: () => unknown): OuroError {
   throw new Error('expected a throw')
 }
 
+const text = (sdu: Uint8Array): string => Buffer.from(sdu).toString()
+
+/** Waits until the set has delivered an event of `type` (or of any of `type`); returns every type seen. */
+async function until(set: FlowSet, fq: FEventQueue, type: number | number[], seen: number[] = []): Promise<number[]> {
+  const wanted = Array.isArray(type) ? type : [type]
+  while (!wanted.some((t) => seen.includes(t))) {
+    const n = await set.wait(fq, 10)
+    if (n === 0) throw new Error(`no ${type} event within 10 s; saw ${JSON.stringify(seen)}`)
+    for (let e = fq.next(); e; e = fq.next()) seen.push(e[1])
+  }
+  return seen
+}
+
 for (const {kind, skip} of backendCases) {
   describe.skipIf(skip !== undefined)(`flow contract on the ${kind} backend`, () => {
     const backend: BackendKind = kind
     const opened: Flow[] = []
     const names: string[] = []
+    let peer: Peer
+
+    beforeAll(async () => {
+      peer = await startPeer(kind)
+    })
+
+    afterAll(async () => {
+      await peer?.stop()
+      await closeAll()
+    })
 
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((f) => f.dealloc()))
       await Promise.all(names.splice(0).map((n) => unbindName(n, {backend})))
     })
 
-    /** A connected pair: [client, server]. */
-    async function pair(qos = QoS.raw): Promise<[Flow, Flow]> {
-      const name = uniqueName()
-      names.push(name)
-      const accepted = flowAccept({name, timeout: 10, backend})
-      const client = await flowAlloc(name, qos, {timeout: 10, backend})
-      const server = await accepted
-      opened.push(client, server)
-      return [client, server]
+    /** A flow to the peer, which echoes (see peer.ts for its commands). */
+    async function connect(qos = QoS.raw): Promise<Flow> {
+      const flow = await flowAlloc(peer.name, qos, {timeout: 10, backend})
+      flow.setRcvTimeout(10)
+      opened.push(flow)
+      return flow
     }
 
     it('1: flowAlloc to a served name gives a flow whose getQos() is the spec it got', async () => {
-      const [client, server] = await pair()
-      expect(client.getQos().equals(QoS.raw)).toBe(true)
-      expect(server.getQos().equals(QoS.raw)).toBe(true)
-      expect(client.role).toBe('alloc')
-      expect(server.role).toBe('accept')
-      expect(client.id).toBeGreaterThan(0)
+      const flow = await connect()
+      expect(flow.getQos().equals(QoS.raw)).toBe(true)
+      expect(flow.role).toBe('alloc')
+      expect(flow.name).toBe(peer.name)
+      await flow.write('!qos')
+      expect(text(await flow.read())).toBe('raw')
     })
 
     it('2: flowAlloc to a name nobody serves rejects with ENAME naming the name, within the timeout', async () => {
@@ -76,131 +97,130 @@ for (const {kind, skip} of backendCases) {
     it('3: flowAccept with a timeout and nothing incoming rejects with ETIMEDOUT', async () => {
       const name = uniqueName()
       names.push(name)
-      const err = await rejection(flowAccept({name, timeout: 0.2, backend}))
+      const err = await rejection(flowAccept({name, timeout: 0.3, backend}))
       expect(err.errnoName).toBe('ETIMEDOUT')
     })
 
     it('4: SDU boundaries are kept', async () => {
-      const [client, server] = await pair()
-      await client.write(Buffer.from('first'))
-      await client.write(Buffer.from('second, longer'))
-      expect(Buffer.from(await server.read()).toString()).toBe('first')
-      expect(Buffer.from(await server.read()).toString()).toBe('second, longer')
+      const flow = await connect()
+      await flow.write(Buffer.from('first'))
+      await flow.write(Buffer.from('second, longer'))
+      expect(text(await flow.read())).toBe('first')
+      expect(text(await flow.read())).toBe('second, longer')
     })
 
     it('5: a read shorter than the SDU returns the rest on the next reads; NoPartialRead gives EMSGSIZE and drops it', async () => {
-      const [client, server] = await pair()
-      await client.write(Buffer.from('abcdefghij'))
-      expect(Buffer.from(await server.read(4)).toString()).toBe('abcd')
-      expect(server.getRxQueueLen()).toBe(1)
-      expect(Buffer.from(await server.read(4)).toString()).toBe('efgh')
-      expect(Buffer.from(await server.read(4)).toString()).toBe('ij')
-      server.setFlags(FlowProperties.ReadWrite | FlowProperties.NoPartialRead)
-      await client.write(Buffer.from('0123456789'))
-      await client.write(Buffer.from('next'))
-      expect((await rejection(server.read(4))).errnoName).toBe('EMSGSIZE')
-      expect(Buffer.from(await server.read(4)).toString()).toBe('next')
+      const flow = await connect()
+      await flow.write(Buffer.from('abcdefghij'))
+      expect(text(await flow.read(4))).toBe('abcd')
+      expect(flow.getRxQueueLen()).toBe(1)
+      expect(text(await flow.read(4))).toBe('efgh')
+      expect(text(await flow.read(4))).toBe('ij')
+      flow.setFlags(FlowProperties.ReadWrite | FlowProperties.NoPartialRead)
+      await flow.write(Buffer.from('0123456789'))
+      await flow.write(Buffer.from('next'))
+      expect((await rejection(flow.read(4))).errnoName).toBe('EMSGSIZE')
+      expect(text(await flow.read(4))).toBe('next')
     })
 
     it('6: a write longer than the largest SDU rejects with EMSGSIZE and sends nothing', async () => {
-      const [client, server] = await pair()
-      const err = await rejection(client.write(new Uint8Array(client.maxSduSize + 1)))
+      const flow = await connect()
+      const err = await rejection(flow.write(new Uint8Array(flow.maxSduSize + 1)))
       expect(err.errnoName).toBe('EMSGSIZE')
-      await client.write(Buffer.from('after'))
-      expect(Buffer.from(await server.read()).toString()).toBe('after')
-      expect(server.getRxQueueLen()).toBe(0)
+      await flow.write(Buffer.from('after'))
+      expect(text(await flow.read())).toBe('after')
+      expect(flow.getRxQueueLen()).toBe(0)
     })
 
     it('7: writeLine/readLine count UTF-8 bytes and keep text intact', async () => {
-      const [client, server] = await pair()
-      expect(await client.writeLine('héllo ✓')).toBe(10)
-      expect(await server.readLine()).toBe('héllo ✓')
-      expect(await client.writeLine('héllo ✓', 2)).toBe(1) // 'é' does not fit in 2 bytes: cut before it
-      expect(await server.readLine()).toBe('h')
+      const flow = await connect()
+      expect(await flow.writeLine('héllo ✓')).toBe(10)
+      expect(await flow.readLine()).toBe('héllo ✓')
+      expect(await flow.writeLine('héllo ✓', 2)).toBe(1) // 'é' does not fit in 2 bytes: cut before it
+      expect(await flow.readLine()).toBe('h')
     })
 
     it('8: a non-blocking read with nothing queued fails with EAGAIN at once', async () => {
-      const [, server] = await pair()
-      server.setFlags(FlowProperties.ReadWrite | FlowProperties.NonBlockingRead)
-      expect((await rejection(server.read())).errnoName).toBe('EAGAIN')
+      const flow = await connect()
+      flow.setFlags(FlowProperties.ReadWrite | FlowProperties.NonBlockingRead)
+      expect((await rejection(flow.read())).errnoName).toBe('EAGAIN')
     })
 
     it('9: a receive timeout with nothing arriving gives ETIMEDOUT; getRcvTimeout returns it, null when unset', async () => {
-      const [, server] = await pair()
-      expect(server.getRcvTimeout()).toBeNull()
-      server.setRcvTimeout(0.1)
-      expect(server.getRcvTimeout()).toBe(0.1)
-      expect((await rejection(server.read())).errnoName).toBe('ETIMEDOUT')
-      server.setRcvTimeout(null)
-      expect(server.getRcvTimeout()).toBeNull()
+      const flow = await connect()
+      flow.setRcvTimeout(null)
+      expect(flow.getRcvTimeout()).toBeNull()
+      flow.setRcvTimeout(0.1)
+      expect(flow.getRcvTimeout()).toBe(0.1)
+      expect((await rejection(flow.read())).errnoName).toBe('ETIMEDOUT')
     })
 
     it('10: after the peer deallocates, queued SDUs are readable, then reads and writes fail with EFLOWDOWN and FlowDealloc fires', async () => {
-      const [client, server] = await pair()
-      const set = new FlowSet([server])
+      const flow = await connect()
+      const set = new FlowSet([flow])
       const fq = new FEventQueue()
-      await client.write(Buffer.from('last words'))
-      await client.dealloc()
+      await flow.write('!burst 2')
+      // The peer is going: embedded says FlowDealloc at once; native 0.23 first says FlowDown (the
+      // peer marks the flow down, then deallocates once we have drained what it sent).
       const seen: number[] = []
-      while (!seen.includes(FEventType.FlowDealloc)) {
-        expect(await set.wait(fq, 5)).toBeGreaterThan(0)
-        for (let e = fq.next(); e; e = fq.next()) seen.push(e[1])
-      }
-      expect(seen).toContain(FEventType.FlowPkt)
-      expect(Buffer.from(await server.read()).toString()).toBe('last words')
-      expect((await rejection(server.read())).errnoName).toBe('EFLOWDOWN')
-      expect((await rejection(server.write(Buffer.from('x')))).errnoName).toBe('EFLOWDOWN')
+      await until(set, fq, [FEventType.FlowDealloc, FEventType.FlowDown], seen)
+      expect(text(await flow.read())).toBe('sdu 0')
+      expect(text(await flow.read())).toBe('sdu 1')
+      expect((await rejection(flow.read())).errnoName).toBe('EFLOWDOWN')
+      expect((await rejection(flow.write(Buffer.from('x')))).errnoName).toBe('EFLOWDOWN')
+      await until(set, fq, FEventType.FlowDealloc, seen)
       set.destroy()
     })
 
     it('12: calls after our own dealloc give ENOTALLOC; a second dealloc is a no-op; await using deallocates', async () => {
-      const [client, server] = await pair()
-      await client.dealloc()
-      await client.dealloc()
-      expect((await rejection(client.read())).errnoName).toBe('ENOTALLOC')
-      expect((await rejection(client.write(Buffer.from('x')))).errnoName).toBe('ENOTALLOC')
-      expect(thrown(() => client.getQos()).errnoName).toBe('ENOTALLOC')
+      const flow = await connect()
+      await flow.dealloc()
+      await flow.dealloc()
+      expect((await rejection(flow.read())).errnoName).toBe('ENOTALLOC')
+      expect((await rejection(flow.write(Buffer.from('x')))).errnoName).toBe('ENOTALLOC')
+      expect(thrown(() => flow.getQos()).errnoName).toBe('ENOTALLOC')
       let scoped: Flow | undefined
       {
-        await using flow = await (async () => {
-          const [c] = await pair()
-          return c
-        })()
-        scoped = flow
+        await using inner = await connect()
+        scoped = inner
         expect(scoped.allocated).toBe(true)
       }
       expect(scoped.allocated).toBe(false)
-      expect(server.allocated).toBe(true)
     })
 
     it('13: getRxQueueLen counts queued unread SDUs', async () => {
-      const [client, server] = await pair()
-      const set = new FlowSet([server])
+      const flow = await connect()
+      const set = new FlowSet([flow])
       const fq = new FEventQueue()
-      for (let i = 0; i < 3; i++) await client.write(Buffer.from(`m${i}`))
+      for (let i = 0; i < 3; i++) await flow.write(Buffer.from(`m${i}`))
       let pkts = 0
       while (pkts < 3) {
-        await set.wait(fq, 5)
+        expect(await set.wait(fq, 10)).toBeGreaterThan(0)
         for (let e = fq.next(); e; e = fq.next()) if (e[1] === FEventType.FlowPkt) pkts++
       }
-      expect(server.getRxQueueLen()).toBe(3)
-      await server.read()
-      expect(server.getRxQueueLen()).toBe(2)
+      expect(flow.getRxQueueLen()).toBe(3)
+      await flow.read()
+      expect(flow.getRxQueueLen()).toBe(2)
       set.destroy()
     })
 
-    it('14: a write on a broadcast layer of three members reaches the two others, not the writer', async () => {
-      const layer = uniqueName('layer')
-      const a = await flowJoin(layer, {backend, timeout: 5})
-      const b = await flowJoin(layer, {backend, timeout: 5})
-      const c = await flowJoin(layer, {backend, timeout: 5})
+    // Native broadcast needs a broadcast IPCP, which no local layer provides.
+    const layer = process.env.OURO_TEST_BROADCAST_LAYER
+    const noBroadcast = kind === 'native' && !layer
+    if (noBroadcast) console.log('[conformance] native row 14 skipped: needs a broadcast layer (set OURO_TEST_BROADCAST_LAYER)')
+    it.skipIf(noBroadcast)('14: a write on a broadcast layer of three members reaches the two others, not the writer', async () => {
+      const name = layer ?? uniqueName('layer')
+      const a = await flowJoin(name, {backend, timeout: 5})
+      const b = await flowJoin(name, {backend, timeout: 5})
+      const c = await flowJoin(name, {backend, timeout: 5})
       opened.push(a, b, c)
+      for (const f of [a, b, c]) f.setRcvTimeout(10)
       await a.write(Buffer.from('from a'))
       await c.write(Buffer.from('from c'))
-      expect(Buffer.from(await b.read()).toString()).toBe('from a')
-      expect(Buffer.from(await b.read()).toString()).toBe('from c')
-      expect(Buffer.from(await c.read()).toString()).toBe('from a')
-      expect(Buffer.from(await a.read()).toString()).toBe('from c')
+      expect(text(await b.read())).toBe('from a')
+      expect(text(await b.read())).toBe('from c')
+      expect(text(await c.read())).toBe('from a')
+      expect(text(await a.read())).toBe('from c')
       a.setFlags(FlowProperties.ReadWrite | FlowProperties.NonBlockingRead)
       c.setFlags(FlowProperties.ReadWrite | FlowProperties.NonBlockingRead)
       expect((await rejection(a.read())).errnoName).toBe('EAGAIN')
@@ -208,8 +228,8 @@ for (const {kind, skip} of backendCases) {
     })
 
     it('15: set.wait with nothing happening resolves 0 after the timeout; fq.next() is undefined', async () => {
-      const [, server] = await pair()
-      const set = new FlowSet([server])
+      const flow = await connect()
+      const set = new FlowSet([flow])
       const fq = new FEventQueue()
       expect(await set.wait(fq, 0.1)).toBe(0)
       expect(fq.next()).toBeUndefined()
@@ -217,74 +237,73 @@ for (const {kind, skip} of backendCases) {
     })
 
     it('16: a flow in one FlowSet cannot be added to another', async () => {
-      const [client] = await pair()
-      const one = new FlowSet([client])
+      const flow = await connect()
+      const one = new FlowSet([flow])
       const two = new FlowSet()
-      expect(thrown(() => two.add(client)).errnoName).toBe('EPERM')
-      expect(one.has(client)).toBe(true)
-      one.remove(client)
-      two.add(client)
-      expect(two.has(client)).toBe(true)
+      expect(thrown(() => two.add(flow)).errnoName).toBe('EPERM')
+      expect(one.has(flow)).toBe(true)
+      one.remove(flow)
+      two.add(flow)
+      expect(two.has(flow)).toBe(true)
       one.destroy()
       two.destroy()
     })
 
-    it('reads and waits can be aborted with an AbortSignal', async () => {
-      const [, server] = await pair()
+    it('reads can be aborted with an AbortSignal', async () => {
+      const flow = await connect()
+      flow.setRcvTimeout(null)
       const ac = new AbortController()
-      const pending = server.read(undefined, {signal: ac.signal})
+      const pending = flow.read(undefined, {signal: ac.signal})
       ac.abort()
       expect((await rejection(pending)).errnoName).toBe('ECANCELED')
     })
 
     it('stream() carries bytes both ways and ends when the peer deallocates', async () => {
-      const [client, server] = await pair()
-      const stream = server.stream()
+      const flow = await connect()
+      const stream = flow.stream()
       const chunks: Buffer[] = []
       const ended = new Promise<void>((resolve) => stream.on('end', resolve))
       stream.on('data', (c: Buffer) => chunks.push(c))
-      for (let i = 0; i < 5; i++) await client.write(Buffer.from(`chunk${i};`))
-      stream.write(Buffer.from('reply'))
-      expect(Buffer.from(await client.read()).toString()).toBe('reply')
-      await client.dealloc()
+      for (let i = 0; i < 5; i++) stream.write(Buffer.from(`chunk${i};`))
+      while (Buffer.concat(chunks).length < 35) await new Promise((resolve) => stream.once('data', resolve))
+      stream.write(Buffer.from('!dealloc'))
       await ended
       expect(Buffer.concat(chunks).toString()).toBe('chunk0;chunk1;chunk2;chunk3;chunk4;')
       stream.destroy()
     })
 
     it('for await iterates SDUs until the peer deallocates', async () => {
-      const [client, server] = await pair()
-      for (let i = 0; i < 3; i++) await client.write(Buffer.from(String(i)))
-      await client.dealloc()
+      const flow = await connect()
+      await flow.write('!burst 3')
       const got: string[] = []
-      for await (const sdu of server) got.push(Buffer.from(sdu).toString())
-      expect(got).toEqual(['0', '1', '2'])
+      for await (const sdu of flow) got.push(text(sdu))
+      expect(got).toEqual(['sdu 0', 'sdu 1', 'sdu 2'])
     })
 
     it('misuse throws at once', async () => {
-      const [client] = await pair()
-      expect(thrown(() => client.read(-1)).errnoName).toBe('EINVAL')
-      expect(thrown(() => client.write(Buffer.from('ab'), 3)).errnoName).toBe('EINVAL')
-      expect(thrown(() => client.setRcvTimeout(-1)).errnoName).toBe('EINVAL')
-      expect(thrown(() => client.setFlags(FlowProperties.WriteOnly | FlowProperties.ReadWrite)).errnoName).toBe('EINVAL')
+      const flow = await connect()
+      expect(thrown(() => flow.read(-1)).errnoName).toBe('EINVAL')
+      expect(thrown(() => flow.write(Buffer.from('ab'), 3)).errnoName).toBe('EINVAL')
+      expect(thrown(() => flow.setRcvTimeout(-1)).errnoName).toBe('EINVAL')
+      expect(thrown(() => flow.setFlags(FlowProperties.WriteOnly | FlowProperties.ReadWrite)).errnoName).toBe('EINVAL')
     })
 
     it('a read-only flow refuses writes with EPERM', async () => {
-      const [client] = await pair()
-      client.setFlags(FlowProperties.ReadOnly)
-      expect((await rejection(client.write(Buffer.from('x')))).errnoName).toBe('EPERM')
+      const flow = await connect()
+      flow.setFlags(FlowProperties.ReadOnly)
+      expect((await rejection(flow.write(Buffer.from('x')))).errnoName).toBe('EPERM')
     })
 
-    it('Down set by one end raises FlowDown at the other, and FlowUp when cleared', async () => {
-      const [client, server] = await pair()
-      const set = new FlowSet([server])
+    it('Down set and cleared by the peer raises FlowDown, then FlowUp here', async () => {
+      const flow = await connect()
+      const set = new FlowSet([flow])
       const fq = new FEventQueue()
-      client.setFlags(FlowProperties.ReadWrite | FlowProperties.Down)
-      expect(await set.wait(fq, 5)).toBeGreaterThan(0)
-      expect(fq.next()?.[1]).toBe(FEventType.FlowDown)
-      client.setFlags(FlowProperties.ReadWrite)
-      expect(await set.wait(fq, 5)).toBeGreaterThan(0)
-      expect(fq.next()?.[1]).toBe(FEventType.FlowUp)
+      await flow.write('!blink')
+      const seen = await until(set, fq, FEventType.FlowUp)
+      expect(seen.indexOf(FEventType.FlowDown)).toBeGreaterThanOrEqual(0)
+      expect(seen.indexOf(FEventType.FlowDown)).toBeLessThan(seen.indexOf(FEventType.FlowUp))
+      await flow.write('still up')
+      expect(text(await flow.read())).toBe('still up')
       set.destroy()
     })
   })
