@@ -34,3 +34,10 @@ export function parseMs(input: string, what: string): number {
   if (!m) throw new OuroError('EINVAL', `${what} must be a duration like 500, 500ms or 1.5s, got "${input}"`)
   return Number(m[1]) * (m[2] === 's' ? 1000 : 1)
 }
+
+/** --layer: on native, the layers a server registers its name in (repeatable; default every layer). */
+export const layerFlag = Flags.string({
+  description: 'native: register the served name in this layer (repeatable; default: every layer, or OURO_LAYERS)',
+  multiple: true,
+  helpValue: 'LAYER',
+})

@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {OuroCommand} from '../cli/base-command.js'
-import {linkFlag, timeoutFlag} from '../cli/flags.js'
+import {layerFlag, linkFlag, timeoutFlag} from '../cli/flags.js'
 import {bindName, flowAccept} from '../core/index.js'
 import {execOnFlow, pipeFlow} from '../services/pipe.js'
 import {applyLink} from '../services/link.js'
+import {applyLayers} from '../services/names.js'
 
 export default class Accept extends OuroCommand {
   static override summary = 'Accept flows for NAME and connect them to stdin/stdout, or to a command'
@@ -28,12 +29,14 @@ export default class Accept extends OuroCommand {
     lines: Flags.boolean({description: 'one SDU per line, both ways'}),
     timeout: timeoutFlag({description: 'seconds to wait for each flow (default: no limit)'}),
     link: linkFlag,
+    layer: layerFlag,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Accept)
     this.useBackend(flags.backend)
     applyLink(flags.link)
+    applyLayers(flags.layer)
     for (const line of await bindName(args.name)) this.note(line)
     this.note(`waiting for flows for "${args.name}"`)
     const running = new Set<Promise<unknown>>()

@@ -1,10 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {OuroCommand} from '../cli/base-command.js'
-import {linkFlag, parseMs, qosFlag, timeoutFlag} from '../cli/flags.js'
+import {layerFlag, linkFlag, parseMs, qosFlag, timeoutFlag} from '../cli/flags.js'
 import {QoS} from '../core/index.js'
 import {OECHO_MESSAGE, OECHO_NAME, echoClient, echoServer, type EchoReply} from '../services/echo.js'
 import {spawnOuro, stopChild, waitForLine} from '../services/spawn-self.js'
 import {applyLink} from '../services/link.js'
+import {applyLayers} from '../services/names.js'
 import {formatEchoReply} from '../output/echo.js'
 
 export default class Echo extends OuroCommand {
@@ -35,12 +36,14 @@ export default class Echo extends OuroCommand {
     qos: qosFlag({description: 'QoS of the flows (default raw, as oecho)'}),
     timeout: timeoutFlag({default: 20}),
     link: linkFlag,
+    layer: layerFlag,
   }
 
   async run(): Promise<EchoReply[] | undefined> {
     const {args, flags} = await this.parse(Echo)
     this.useBackend(flags.backend)
     applyLink(flags.link)
+    applyLayers(flags.layer)
     if (flags.listen) {
       await this.serve(args.name, Boolean(flags.json))
       return undefined

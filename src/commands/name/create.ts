@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {nameAdmin} from '../../services/names.js'
 import {OuroCommand} from '../../cli/base-command.js'
 
 export default class NameCreate extends OuroCommand {
@@ -22,7 +23,7 @@ export default class NameCreate extends OuroCommand {
 
   async run(): Promise<{name: string; done: string[]}> {
     const {args, flags} = await this.parse(NameCreate)
-    const {createNameAdmin, regNameAdmin} = await import('../../core/native/admin.js')
+    const {createNameAdmin, regNameAdmin} = await nameAdmin()
     const all = flags.layer?.includes('all') ?? false
     const done = await createNameAdmin(args.name, {
       policy: flags.policy as 'round-robin' | 'spillover',

@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core'
+import {nameAdmin} from '../../services/names.js'
 import {OuroCommand} from '../../cli/base-command.js'
 
 export default class NameList extends OuroCommand {
@@ -9,7 +10,7 @@ export default class NameList extends OuroCommand {
 
   async run(): Promise<{names: Array<{name: string; policy: string; cipher?: string}>}> {
     const {args, flags} = await this.parse(NameList)
-    const {listNamesAdmin} = await import('../../core/native/admin.js')
+    const {listNamesAdmin} = await nameAdmin()
     const names = await listNamesAdmin(args.prefix ?? '')
     if (!flags.json) {
       if (names.length === 0) this.log('no names')

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {nameAdmin} from '../../services/names.js'
 import {OuroCommand} from '../../cli/base-command.js'
 
 export default class NameUnreg extends OuroCommand {
@@ -12,7 +13,7 @@ export default class NameUnreg extends OuroCommand {
 
   async run(): Promise<{name: string; done: string[]}> {
     const {args, flags} = await this.parse(NameUnreg)
-    const {unregNameAdmin} = await import('../../core/native/admin.js')
+    const {unregNameAdmin} = await nameAdmin()
     const done = await unregNameAdmin(args.name, {layers: flags.layer})
     if (!flags.json) for (const line of done) this.log(line)
     return {name: args.name, done}
