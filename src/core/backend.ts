@@ -19,6 +19,12 @@ export interface FrctStats {
   retransmissions: number
   duplicates: number
   outOfWindow: number
+  /** RTT samples taken. */
+  rttEstimates?: number
+  /** Rendez-vous probes sent while the peer's window was closed. */
+  rdvsSent?: number
+  /** Gaps given up on (in-order flows without retransmission). */
+  gapsSkipped?: number
 }
 
 /** The role a flow end plays. */

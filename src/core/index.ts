@@ -34,4 +34,5 @@ export {
   type BackendChoice,
   type Selection,
 } from './select-backend.js'
+export {parseLink, type LinkSpec} from './embedded/link.js'
 export type {Backend, BackendKind, Endpoint, FlowStats, FrctStats, FlowRole, NameEntry} from './backend.js'

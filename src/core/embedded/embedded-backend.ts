@@ -3,12 +3,15 @@ import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {ERRNO, OuroError} from '../errors.js'
 import {QoSSpec, UINT32_MAX} from '../qos.js'
 import {Directory, isAlive, type DirEntry} from './directory.js'
-import {EmbeddedEndpoint, type Peer, type Transport, unsupportedQoS} from './endpoint.js'
+import {KeyShare, flowCipher, parseKexExt, type FlowCipher} from './crypto.js'
+import {EmbeddedEndpoint, RxResult, type Peer, type Transport} from './endpoint.js'
+import {LinkEmulator, isImpaired, parseLink, type LinkSpec} from './link.js'
 import {ensurePrivateDir, runtimeDir} from './runtime-dir.js'
 import {
   EMBEDDED_MAX_SDU,
   HEADER_SIZE,
   MAGIC,
+  MAX_PACKET_TYPE,
   PacketType,
   VERSION,
   decodeAllocReq,
@@ -27,14 +30,32 @@ const DEALLOC_TRIES = 3
 const JOIN_WAIT_MS = 1000
 /** Requests not yet accepted, per process. */
 const BACKLOG_MAX = 1024
-/** How long an answered request is remembered to answer its retransmissions. */
+/** How long an answered request is remembered to answer its retransmissions, and how many at most. */
 const ANSWERED_TTL_MS = 30_000
+const ANSWERED_MAX = 4096
+/** Members a broadcast layer endpoint keeps at most (a flood of JOINs cannot grow it further). */
+const MEMBERS_MAX = 1024
+/** How long a dealloc waits for sent data of a reliable flow to be acknowledged. */
+const LINGER_MS = 5000
+
+/** Options of an embedded backend; each defaults from the environment. */
+export interface EmbeddedOptions {
+  /** Link emulation (a LinkSpec or its text); default OURO_LINK. */
+  link?: LinkSpec | string
+  /**
+   * Whether this process does encryption as an acceptor; default true unless OURO_EMBEDDED_CRYPT=off.
+   * With false, requests for cypher=128|192|256 are refused with ECRYPT.
+   */
+  crypt?: boolean
+}
 
 interface PendingAlloc {
   reqId: number
   name: string
+  /** Our endpoint id for the flow: the answer must be addressed to it. */
+  eid: number
   ep?: EmbeddedEndpoint
-  resolve(resp: {result: number; qos: QoSSpec; srcEid: number; rinfo: RemoteInfo}): void
+  resolve(resp: {result: number; qos: QoSSpec; srcEid: number; rinfo: RemoteInfo; ext: Buffer}): void
 }
 
 interface Incoming {
@@ -61,8 +82,17 @@ export class EmbeddedBackend implements Backend, Transport {
   readonly maxSdu = EMBEDDED_MAX_SDU
   readonly address: string
   readonly dir: Directory
-  /** Datagrams dropped because they were malformed, foreign, or for no known endpoint. */
-  readonly drops = {malformed: 0, unknown: 0, foreign: 0}
+  /**
+   * Datagrams dropped: malformed (bad header, flags, lengths or fields), unknown (no such endpoint),
+   * foreign (not from the endpoint's peer), auth (failed AES-GCM authentication), replay (an encrypted
+   * packet seen before, or far outside the replay window), backlog (allocation requests beyond the backlog).
+   */
+  readonly drops = {malformed: 0, unknown: 0, foreign: 0, auth: 0, replay: 0, backlog: 0}
+  /** The link emulation in force (all zero: none). */
+  readonly link: LinkSpec
+  /** Whether this process accepts encrypted flows. */
+  readonly crypt: boolean
+  #emulator: LinkEmulator | undefined
   #socket: Socket
   #ready: Promise<void>
   #port = 0
@@ -81,11 +111,17 @@ export class EmbeddedBackend implements Backend, Transport {
   #closed = false
   #onExit = (): void => this.dir.removeAll()
 
-  constructor() {
+  constructor(options: EmbeddedOptions = {}) {
+    const link = options.link ?? process.env.OURO_LINK ?? ''
+    this.link = typeof link === 'string' ? parseLink(link) : link
+    this.crypt = options.crypt ?? !/^(off|0|no|false)$/i.test(process.env.OURO_EMBEDDED_CRYPT ?? '')
     this.address = process.env.OURO_EMBEDDED_ADDR || '127.0.0.1'
     this.dir = new Directory(ensurePrivateDir(runtimeDir()))
     this.#socket = createSocket({type: this.address.includes(':') ? 'udp6' : 'udp4'})
     this.#socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo))
+    if (isImpaired(this.link)) {
+      this.#emulator = new LinkEmulator(this.link, (msg, port, address) => this.#socket.send(msg, port, address))
+    }
     this.#socket.on('error', () => {
       // Send errors reach their callbacks; nothing else on an unconnected UDP socket is fatal.
     })
@@ -139,7 +175,21 @@ export class EmbeddedBackend implements Backend, Transport {
   }
 
   send(msg: Uint8Array | readonly Uint8Array[], peer: Peer, done?: (err?: Error | null) => void): void {
+    if (this.#closed) {
+      done?.(null)
+      return
+    }
     this.#socket.send(msg as Uint8Array, peer.port, peer.address, done)
+  }
+
+  sendData(msg: Uint8Array | readonly Uint8Array[], peer: Peer, done?: (err?: Error | null) => void): void {
+    if (this.#emulator) this.#emulator.send(msg, peer.port, peer.address, done)
+    else this.send(msg, peer, done)
+  }
+
+  /** Link emulation counters (lost, duplicated, reordered, queue drops), when emulation is on. */
+  linkCounters(): LinkEmulator['counters'] | undefined {
+    return this.#emulator ? {...this.#emulator.counters} : undefined
   }
 
   #newEid(): number {
@@ -149,8 +199,15 @@ export class EmbeddedBackend implements Backend, Transport {
     return this.#nextEid
   }
 
-  #addEndpoint(name: string, role: EmbeddedEndpoint['role'], qos: QoSSpec, peer: Peer | undefined, eid = this.#newEid()): EmbeddedEndpoint {
-    const ep = new EmbeddedEndpoint(this, eid, name, role, qos, peer)
+  #addEndpoint(
+    name: string,
+    role: EmbeddedEndpoint['role'],
+    qos: QoSSpec,
+    peer: Peer | undefined,
+    eid = this.#newEid(),
+    cipher?: FlowCipher,
+  ): EmbeddedEndpoint {
+    const ep = new EmbeddedEndpoint(this, eid, name, role, qos, peer, cipher)
     this.#endpoints.set(eid, ep)
     this.#updateRef()
     return ep
@@ -160,10 +217,6 @@ export class EmbeddedBackend implements Backend, Transport {
 
   alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
     return this.#hold(async () => {
-      const missing = unsupportedQoS(qos)
-      if (missing) {
-        throw new OuroError('ENOTSUP', `the embedded backend does not support ${missing} yet; use --qos raw`)
-      }
       const entries = this.dir.lookup(name)
       if (entries.length === 0) {
         throw new OuroError('ENAME', `no process accepts flows for "${name}" (embedded backend, directory ${this.dir.root})`)
@@ -177,13 +230,15 @@ export class EmbeddedBackend implements Backend, Transport {
     const reqId = this.#nextReq++
     const peer: Peer = {address: target.address, port: target.port, eid: 0}
     const srcEid = this.#newEid()
-    const packet = encodeAllocReq(srcEid, {reqId, timeoutMs: opts.timeoutMs ?? 0, qos, name, ext: Buffer.alloc(0)})
+    const share = qos.cypher ? new KeyShare() : undefined
+    const ext = share ? share.ext() : Buffer.alloc(0)
+    const packet = encodeAllocReq(srcEid, {reqId, timeoutMs: opts.timeoutMs ?? 0, qos, name, ext})
     const started = performance.now()
     const aborted = abortPromise(opts.signal)
     aborted.catch(() => undefined)
     let answer: Parameters<PendingAlloc['resolve']>[0] | undefined
     const answered = new Promise<NonNullable<typeof answer>>((resolve) => {
-      this.#allocs.set(reqId, {reqId, name, resolve})
+      this.#allocs.set(reqId, {reqId, name, eid: srcEid, resolve})
     })
     answered.then((a) => (answer = a), () => undefined)
     try {
@@ -204,9 +259,29 @@ export class EmbeddedBackend implements Backend, Transport {
     }
     if (answer.result < 0) {
       const err = OuroError.fromErrno(answer.result, `allocation to "${name}" refused`)
-      throw err.errnoName === 'ENAME' ? new OuroError('ENAME', `"${name}" is not accepted by pid ${target.pid} any more`) : err
+      if (err.errnoName === 'ENAME') throw new OuroError('ENAME', `"${name}" is not accepted by pid ${target.pid} any more`)
+      if (err.errnoName === 'ECRYPT') {
+        throw new OuroError(
+          'ECRYPT',
+          `"${name}" (pid ${target.pid}) refused cypher=${qos.cypher}: its process has encryption turned off ` +
+            `(OURO_EMBEDDED_CRYPT=off); turn it on there, or allocate without cypher`,
+        )
+      }
+      throw err
     }
-    return this.#addEndpoint(name, 'alloc', answer.qos, {address: answer.rinfo.address, port: answer.rinfo.port, eid: answer.srcEid}, srcEid)
+    const remote: Peer = {address: answer.rinfo.address, port: answer.rinfo.port, eid: answer.srcEid}
+    let cipher: FlowCipher | undefined
+    if (share) {
+      cipher = answer.qos.cypher === qos.cypher ? flowCipher(qos.cypher, share, answer.ext, true) : undefined
+      if (!cipher) {
+        this.send(header(PacketType.Dealloc, remote.eid, srcEid), remote) // never a silent plain flow
+        throw new OuroError('ECRYPT', `"${name}" (pid ${target.pid}) did not complete the cypher=${qos.cypher} key exchange; the flow was torn down`)
+      }
+    } else if (answer.qos.cypher !== 0) {
+      this.send(header(PacketType.Dealloc, remote.eid, srcEid), remote)
+      throw new OuroError('ECRYPT', `"${name}" granted encryption that was not asked for; the flow was torn down`)
+    }
+    return this.#addEndpoint(name, 'alloc', answer.qos, remote, srcEid, cipher)
   }
 
   bind(name: string): Promise<string[]> {
@@ -282,14 +357,30 @@ export class EmbeddedBackend implements Backend, Transport {
       const inc = this.#backlog.shift()
       if (!inc) return undefined
       if (inc.req.timeoutMs > 0 && now - inc.at > inc.req.timeoutMs) continue // the requester gave up
-      const ep = this.#addEndpoint(inc.req.name, 'accept', inc.req.qos, inc.from)
-      this.#answer(inc, 0, ep)
+      let cipher: FlowCipher | undefined
+      let ext: Buffer<ArrayBufferLike> | undefined
+      if (inc.req.qos.cypher) {
+        const share = new KeyShare()
+        cipher = flowCipher(inc.req.qos.cypher, share, inc.req.ext, false)
+        if (!cipher) {
+          this.#answer(inc, -ERRNO.ECRYPT.errno)
+          continue
+        }
+        ext = share.ext()
+      }
+      const ep = this.#addEndpoint(inc.req.name, 'accept', inc.req.qos, inc.from, undefined, cipher)
+      this.#answer(inc, 0, ep, ext)
       return ep
     }
   }
 
-  #answer(inc: Incoming, result: number, ep?: EmbeddedEndpoint): void {
-    const buf = encodeAllocResp(inc.from.eid, ep?.id ?? 0, {reqId: inc.req.reqId, result, qos: inc.req.qos, ext: Buffer.alloc(0)})
+  #answer(inc: Incoming, result: number, ep?: EmbeddedEndpoint, ext: Buffer<ArrayBufferLike> = Buffer.alloc(0)): void {
+    const qos = ep ? ep.qos : inc.req.qos
+    const buf = encodeAllocResp(inc.from.eid, ep?.id ?? 0, {reqId: inc.req.reqId, result, qos, ext})
+    if (this.#answered.size >= ANSWERED_MAX) {
+      // Bounded whatever requesters send: forget the oldest answer (Map keeps insertion order).
+      this.#answered.delete(this.#answered.keys().next().value!)
+    }
     this.#answered.set(`${inc.from.address}:${inc.from.port}:${inc.req.reqId}`, {buf, at: performance.now()})
     this.send(buf, inc.from)
   }
@@ -331,16 +422,36 @@ export class EmbeddedBackend implements Backend, Transport {
       return
     }
     const type = msg[1]! & 0x0f
+    const flags = msg.readUInt16BE(2)
     const dst = msg.readUInt32BE(4)
     const src = msg.readUInt32BE(8)
-    if (type === PacketType.Data) {
+    if (type === PacketType.Data || type === PacketType.Frct) {
       const ep = this.#endpoints.get(dst)
       if (!ep) {
         this.drops.unknown++
         return
       }
       if (!this.#fromPeer(ep, rinfo, src)) return
-      ep.deliver(msg.subarray(HEADER_SIZE))
+      if (!ep.peer) {
+        // Broadcast layers are plain, without FRCT.
+        if (flags !== 0 || type !== PacketType.Data) this.drops.malformed++
+        else ep.deliver(msg.subarray(HEADER_SIZE))
+        return
+      }
+      let result: number
+      try {
+        result = ep.receive(msg, type, flags)
+      } catch {
+        result = RxResult.Malformed // a field a check missed: drop, never crash
+      }
+      if (result === RxResult.Ok) return
+      if (result === RxResult.Auth) this.drops.auth++
+      else if (result === RxResult.Replay) this.drops.replay++
+      else this.drops.malformed++
+      return
+    }
+    if (flags !== 0 || type === 0 || type > MAX_PACKET_TYPE) {
+      this.drops.malformed++
       return
     }
     try {
@@ -367,7 +478,11 @@ export class EmbeddedBackend implements Backend, Transport {
       case PacketType.AllocResp: {
         const resp = decodeAllocResp(msg)
         const pending = this.#allocs.get(resp.reqId)
-        if (pending) pending.resolve({result: resp.result, qos: resp.qos, srcEid: src, rinfo})
+        if (pending && pending.eid !== dst) {
+          this.drops.foreign++
+          return
+        }
+        if (pending) pending.resolve({result: resp.result, qos: resp.qos, srcEid: src, rinfo, ext: resp.ext})
         else if (resp.result === 0) this.send(header(PacketType.Dealloc, src, dst), from) // we gave up on it: tear it down
         return
       }
@@ -382,6 +497,7 @@ export class EmbeddedBackend implements Backend, Transport {
         return
       case PacketType.Keepalive: {
         const ep = this.#endpoints.get(dst)
+        if (msg.length !== HEADER_SIZE) throw new RangeError('keepalive with payload')
         if (ep && this.#fromPeer(ep, rinfo, src)) ep.lastRx = performance.now()
         return
       }
@@ -399,6 +515,11 @@ export class EmbeddedBackend implements Backend, Transport {
         const layer = msg.toString('utf8', HEADER_SIZE)
         if (!ep || ep.role !== 'join' || ep.name !== layer || ep.state !== 'up') {
           this.drops.unknown++
+          return
+        }
+        const key = EmbeddedEndpoint.memberKey(from.address, from.port, src)
+        if (!ep.members.has(key) && ep.members.size >= MEMBERS_MAX) {
+          this.drops.backlog++
           return
         }
         ep.members.set(EmbeddedEndpoint.memberKey(from.address, from.port, src), from)
@@ -430,9 +551,12 @@ export class EmbeddedBackend implements Backend, Transport {
     }
     const inc: Incoming = {req, from, at: performance.now()}
     if (!this.#bound.has(req.name)) return this.#answer(inc, -ERRNO.ENAME.errno)
-    const missing = unsupportedQoS(req.qos)
-    if (missing) return this.#answer(inc, -ERRNO.ENOTSUP.errno)
-    if (this.#backlog.length >= BACKLOG_MAX) return // the requester retries, then times out
+    if (req.qos.cypher && (!this.crypt || parseKexExt(req.ext) === undefined)) return this.#answer(inc, -ERRNO.ECRYPT.errno)
+    if (!req.qos.cypher && req.ext.length !== 0) throw new RangeError('extension without cypher')
+    if (this.#backlog.length >= BACKLOG_MAX) {
+      this.drops.backlog++
+      return // the requester retries, then times out
+    }
     this.#backlog.push(inc)
     const waiter = this.#acceptWaiters.shift()
     if (waiter) {
@@ -469,6 +593,11 @@ export class EmbeddedBackend implements Backend, Transport {
       for (const m of ep.members.values()) this.send(encodeLayerMsg(PacketType.Leave, m.eid, ep.id, ep.name), m)
     } else if (ep.peer) {
       const peer = ep.peer
+      if (ep.frct) {
+        // Linger: a reliable flow first gets what was written to the peer (bounded; ends if the peer goes).
+        await ep.frct.drain(ep.qos.timeout > 0 ? Math.min(ep.qos.timeout, LINGER_MS) : LINGER_MS)
+        ep.frct.close()
+      }
       let acked = false
       const ack = new Promise<void>((resolve) => this.#deallocAcks.set(ep.id, resolve))
       ack.then(() => (acked = true), () => undefined)
@@ -509,6 +638,7 @@ export class EmbeddedBackend implements Backend, Transport {
     await Promise.allSettled(eps.map((ep) => ep.dealloc()))
     for (const w of [...this.#acceptWaiters]) w.reject(new OuroError('EPIPE', 'backend closed while waiting for a flow'))
     this.#closed = true
+    this.#emulator?.close()
     clearInterval(this.#tick)
     this.dir.removeAll()
     process.off('exit', this.#onExit)

@@ -1,8 +1,10 @@
-import type {Endpoint, FlowRole, FlowStats} from '../backend.js'
+import {WRITABLE, type Endpoint, type FlowRole, type FlowStats} from '../backend.js'
 import {FEventType} from '../constants.js'
 import {OuroError} from '../errors.js'
 import type {QoSSpec} from '../qos.js'
-import {EMBEDDED_MAX_SDU, PacketType, header} from './wire.js'
+import {COUNTER_SIZE, OpenResult, type FlowCipher} from './crypto.js'
+import {Frct, type FrctHost} from './frct.js'
+import {EMBEDDED_MAX_SDU, HEADER_SIZE, PacketType, WireFlag, header} from './wire.js'
 
 /** Where the other end of a flow lives. */
 export interface Peer {
@@ -13,19 +15,18 @@ export interface Peer {
 
 /** What an endpoint needs from the backend that owns it. */
 export interface Transport {
+  /** Sends a control packet (never impaired by link emulation). */
   send(msg: Uint8Array | readonly Uint8Array[], peer: Peer, done?: (err?: Error | null) => void): void
+  /** Sends a data or FRCT packet of a flow (through link emulation when configured). */
+  sendData(msg: Uint8Array | readonly Uint8Array[], peer: Peer, done?: (err?: Error | null) => void): void
   release(ep: EmbeddedEndpoint): Promise<void>
 }
 
+/** Why `receive` refused a packet (0: taken). */
+export const RxResult = {Ok: 0, Malformed: 1, Auth: 2, Replay: 3} as const
+
 /** Receive queue bound per flow, as the C library's rx ring (1024 slots). */
 export const RX_QUEUE_MAX = 1024
-
-/** What this backend cannot do yet for a spec, or undefined when it can serve it. */
-export function unsupportedQoS(qos: QoSSpec): string | undefined {
-  if (qos.inOrder) return 'in_order=1 (FRCT: ordering, flow control, retransmission)'
-  if (qos.cypher) return `cypher=${qos.cypher} (encryption)`
-  return undefined
-}
 
 /** A FIFO of SDUs without the O(n) cost of Array.shift. */
 class SduQueue {
@@ -54,8 +55,11 @@ class SduQueue {
 
 type State = 'up' | 'dealloc' | 'peer' | 'closed'
 
-/** One end of an embedded flow (unicast, or a broadcast-layer membership). */
-export class EmbeddedEndpoint implements Endpoint {
+/**
+ * One end of an embedded flow (unicast, or a broadcast-layer membership). Per flow, not per packet:
+ * the mode (FRCT, retransmission, encryption) and the wire headers are fixed at creation.
+ */
+export class EmbeddedEndpoint implements Endpoint, FrctHost {
   readonly maxSdu = EMBEDDED_MAX_SDU
   readonly rx = new SduQueue()
   readonly members = new Map<string, Peer>()
@@ -68,7 +72,14 @@ export class EmbeddedEndpoint implements Endpoint {
   lastTx = performance.now()
   inflight = 0
   readonly counters: FlowStats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0}
-  #dataHeader: Buffer
+  /** FRCT state, on flows with in_order=1. */
+  readonly frct: Frct | undefined
+  /** The flow's keys, on encrypted flows. */
+  readonly cipher: FlowCipher | undefined
+  /** The wire flags every data and FRCT packet of this flow carries. */
+  readonly wireFlags: number
+  readonly #dataHeader: Buffer
+  readonly #ctrlHeader: Buffer
 
   constructor(
     private readonly transport: Transport,
@@ -77,8 +88,13 @@ export class EmbeddedEndpoint implements Endpoint {
     readonly role: FlowRole,
     readonly qos: QoSSpec,
     readonly peer: Peer | undefined,
+    cipher?: FlowCipher,
   ) {
-    this.#dataHeader = header(PacketType.Data, peer?.eid ?? 0, id)
+    this.cipher = cipher
+    this.frct = qos.inOrder && peer ? new Frct(this, qos.loss === 0, RX_QUEUE_MAX) : undefined
+    this.wireFlags = (cipher ? WireFlag.Encrypted : 0) | (this.frct ? WireFlag.Frct : 0)
+    this.#dataHeader = header(PacketType.Data, peer?.eid ?? 0, id, this.wireFlags)
+    this.#ctrlHeader = header(PacketType.Frct, peer?.eid ?? 0, id, this.wireFlags)
   }
 
   static memberKey(address: string, port: number, eid: number): string {
@@ -90,7 +106,9 @@ export class EmbeddedEndpoint implements Endpoint {
       case 'dealloc':
         return new OuroError('EFLOWDOWN', `peer deallocated the flow to "${this.name}"`)
       case 'peer':
-        return new OuroError('EFLOWPEER', `peer of the flow to "${this.name}" sent nothing for ${this.qos.timeout} ms`)
+        return this.frct?.failed
+          ? new OuroError('EFLOWPEER', `peer of the flow to "${this.name}" stopped acknowledging data (retransmission gave up)`)
+          : new OuroError('EFLOWPEER', `peer of the flow to "${this.name}" sent nothing for ${this.qos.timeout} ms`)
       case 'closed':
         return new OuroError('ENOTALLOC', 'flow was deallocated')
       default:
@@ -101,7 +119,10 @@ export class EmbeddedEndpoint implements Endpoint {
 
   readSdu(): Uint8Array | undefined {
     const sdu = this.rx.shift()
-    if (sdu) return sdu
+    if (sdu) {
+      this.frct?.onRead()
+      return sdu
+    }
     const err = this.#downError()
     if (err) throw err
     return undefined
@@ -110,35 +131,93 @@ export class EmbeddedEndpoint implements Endpoint {
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean {
     const err = this.#downError()
     if (err) throw err
-    this.lastTx = performance.now()
+    if (this.frct) {
+      if (!this.frct.trySend(sdu, (e) => done(e ?? undefined))) return false
+    } else if (this.peer) {
+      this.transmit('data', undefined, sdu, (e) => done(e ?? undefined))
+    } else {
+      this.#broadcast(sdu, done)
+    }
     this.counters.pktsOut++
     this.counters.bytesOut += sdu.length
-    const msg = [this.#dataHeader, sdu]
-    if (this.peer) {
-      this.inflight++
-      this.transport.send(msg, this.peer, (e) => {
-        this.inflight--
-        done(e ?? undefined)
-      })
-      return true
-    }
-    // Broadcast: one copy of the header per member, sent to every member but us.
+    return true
+  }
+
+  /** Broadcast: one copy of the header per member, sent to every member but us. */
+  #broadcast(sdu: Uint8Array, done: (err?: Error) => void): void {
+    this.lastTx = performance.now()
     let left = this.members.size
     if (left === 0) {
       done()
-      return true
+      return
     }
     for (const member of this.members.values()) {
       this.inflight++
-      this.transport.send([header(PacketType.Data, member.eid, this.id), sdu], member, (e) => {
+      this.transport.sendData([header(PacketType.Data, member.eid, this.id), sdu], member, (e) => {
         this.inflight--
         if (--left === 0) done(e ?? undefined)
       })
     }
-    return true
   }
 
-  /** A data packet for this endpoint arrived. */
+  /**
+   * Sends one packet of this flow to the peer: `head` (FRCT header, or a whole stored FRCT packet)
+   * then `body`, sealed when the flow is encrypted. `done` runs once both may be reused.
+   */
+  transmit(type: 'data' | 'control', head: Buffer | undefined, body: Uint8Array | undefined, done?: (err?: Error | null) => void): void {
+    const peer = this.peer!
+    this.lastTx = performance.now()
+    const wire = type === 'data' ? this.#dataHeader : this.#ctrlHeader
+    if (this.cipher) {
+      if (!this.cipher.canSeal()) {
+        // The counter space is spent (2^48 packets): stop rather than ever reuse a nonce.
+        done?.(new OuroError('ECRYPT', 'encryption counter exhausted; allocate a new flow'))
+        this.fail('peer')
+        return
+      }
+      const hdr = Buffer.allocUnsafe(HEADER_SIZE + COUNTER_SIZE)
+      wire.copy(hdr, 0, 0, HEADER_SIZE)
+      const parts = head ? this.cipher.seal(hdr, HEADER_SIZE, head, body) : this.cipher.seal(hdr, HEADER_SIZE, body!)
+      this.transport.sendData(parts, peer)
+      done?.(null)
+      return
+    }
+    const msg = head ? (body ? [wire, head, body] : [wire, head]) : [wire, body!]
+    if (!done) {
+      this.transport.sendData(msg, peer)
+      return
+    }
+    this.inflight++
+    this.transport.sendData(msg, peer, (e) => {
+      this.inflight--
+      done(e)
+    })
+  }
+
+  /**
+   * A data or FRCT packet from the peer (already checked to come from it). Returns a RxResult;
+   * the caller counts refusals.
+   */
+  receive(msg: Buffer, type: number, flags: number): number {
+    if (flags !== this.wireFlags || (type === PacketType.Frct && !this.frct)) return RxResult.Malformed
+    let body: Buffer
+    if (this.cipher) {
+      const opened = this.cipher.open(msg, HEADER_SIZE)
+      if (typeof opened === 'number') {
+        if (opened === OpenResult.Auth) this.counters.dropped++
+        return opened === OpenResult.Auth ? RxResult.Auth : opened === OpenResult.Replay ? RxResult.Replay : RxResult.Malformed
+      }
+      body = opened
+    } else {
+      body = msg.subarray(HEADER_SIZE)
+    }
+    this.lastRx = performance.now()
+    if (this.frct) return this.frct.receive(body, type === PacketType.Frct) ? RxResult.Ok : RxResult.Malformed
+    this.deliver(body)
+    return RxResult.Ok
+  }
+
+  /** An SDU for the reader arrived (in order, on FRCT flows). */
   deliver(payload: Uint8Array): void {
     this.lastRx = performance.now()
     if (this.state !== 'up') return
@@ -152,10 +231,23 @@ export class EmbeddedEndpoint implements Endpoint {
     this.onEvent?.(FEventType.FlowPkt)
   }
 
-  /** The peer is gone (dealloc) or silent (peer timeout). */
+  rxQueueLen(): number {
+    return this.rx.length
+  }
+
+  /** FRCT: the send window opened. */
+  writable(): void {
+    this.onEvent?.(WRITABLE)
+  }
+
+  /** The peer is gone (dealloc) or silent (peer timeout, or retransmission gave up). */
   fail(state: 'dealloc' | 'peer'): void {
-    if (this.state !== 'up') return
+    if (this.state !== 'up') {
+      this.frct?.close() // e.g. a peer's dealloc ends our linger
+      return
+    }
     this.state = state
+    this.frct?.close()
     this.onEvent?.(state === 'dealloc' ? FEventType.FlowDealloc : FEventType.FlowPeer)
   }
 
@@ -165,12 +257,8 @@ export class EmbeddedEndpoint implements Endpoint {
     this.onEvent?.(down ? FEventType.FlowDown : FEventType.FlowUp)
   }
 
-  rxQueueLen(): number {
-    return this.rx.length
-  }
-
   txQueueLen(): number {
-    return this.inflight
+    return this.frct ? this.frct.unacked() : this.inflight
   }
 
   setDown(down: boolean): void {
@@ -183,10 +271,13 @@ export class EmbeddedEndpoint implements Endpoint {
   dealloc(): Promise<void> {
     if (this.state === 'closed') return Promise.resolve()
     this.state = 'closed'
+    this.onEvent?.(WRITABLE) // wakes a blocked read or write (e.g. backend.close()): it then fails with ENOTALLOC
     return this.transport.release(this)
   }
 
   stats(): FlowStats {
-    return {...this.counters}
+    const stats: FlowStats = {...this.counters}
+    if (this.frct) stats.frct = this.frct.stats()
+    return stats
   }
 }

@@ -5,7 +5,7 @@ import {QoSSpec, type Cypher} from '../qos.js'
  *
  *   0  u8   magic 0x4F ('O')
  *   1  u8   version (high nibble, 1) | type (low nibble)
- *   2  u16  flags (0 today)
+ *   2  u16  flags (WireFlag: how a flow's data and FRCT packets are built; 0 on control packets)
  *   4  u32  destination endpoint id (0: the process itself)
  *   8  u32  source endpoint id
  *  12  ...  payload
@@ -29,6 +29,17 @@ export const PacketType = {
   /** FRCT control (acks, window updates). */
   Frct: 12,
 } as const
+
+/** Wire header flags. A flow's packets carry exactly the flags of its mode; anything else is dropped. */
+export const WireFlag = {
+  /** Counter, AES-GCM ciphertext and tag follow the header (crypto.ts). */
+  Encrypted: 1,
+  /** An FRCT header starts the (decrypted) payload (frct.ts). */
+  Frct: 2,
+} as const
+
+/** Largest packet type value in use. */
+export const MAX_PACKET_TYPE = 12
 
 export type PacketTypeValue = (typeof PacketType)[keyof typeof PacketType]
 

@@ -1,0 +1,60 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
+import {afterEach, describe, expect, it} from 'vitest'
+import {FEventType} from '../../src/core/constants.js'
+import {EmbeddedBackend} from '../../src/core/embedded/embedded-backend.js'
+import {Flow} from '../../src/core/flow.js'
+import {toQoS} from '../../src/core/qos.js'
+import {uniqueName} from './helpers.js'
+
+const fixture = fileURLToPath(new URL('./fixtures/peer.ts', import.meta.url))
+let child: ChildProcess | undefined
+let backend: EmbeddedBackend | undefined
+
+afterEach(async () => {
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL')
+  child = undefined
+  await backend?.close()
+  backend = undefined
+})
+
+function waitLine(proc: ChildProcess, prefix: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = ''
+    const onData = (d: Buffer): void => {
+      buf += d.toString()
+      const line = buf.split('\n').find((l) => l.startsWith(prefix))
+      if (line) {
+        proc.stdout!.off('data', onData)
+        resolve(line)
+      }
+    }
+    proc.stdout!.on('data', onData)
+    proc.once('exit', (code) => reject(new Error(`fixture exited (${code}) before "${prefix}"`)))
+  })
+}
+
+describe('peer liveness', () => {
+  for (const qos of ['raw,timeout=1000', 'data,timeout=1000']) {
+    it(`${qos}: SIGKILL of the peer process gives EFLOWPEER within 3 s, and a FlowPeer event`, async () => {
+      const name = uniqueName('peer')
+      child = spawn(process.execPath, ['--import', 'tsx', fixture, name], {stdio: ['ignore', 'pipe', 'inherit'], env: process.env})
+      await waitLine(child, 'bound')
+      backend = new EmbeddedBackend()
+      const flow = Flow.fromEndpoint(await backend.alloc(name, toQoS(qos), {timeoutMs: 10_000}))
+      await waitLine(child, 'accepted')
+      const events: number[] = []
+      flow.on('event', (type: number) => events.push(type))
+      await flow.write('still there?')
+      // The peer reads and keepalives flow both ways: the flow stays up well past its timeout...
+      flow.setRcvTimeout(1.5)
+      await expect(flow.read()).rejects.toMatchObject({errnoName: 'ETIMEDOUT'})
+      // ...until the process holding the other end dies without a word.
+      process.kill(child.pid!, 'SIGKILL')
+      flow.setRcvTimeout(3)
+      await expect(flow.read()).rejects.toMatchObject({errnoName: 'EFLOWPEER'})
+      await expect(flow.write('anyone?')).rejects.toMatchObject({errnoName: 'EFLOWPEER'})
+      expect(events).toContain(FEventType.FlowPeer)
+    })
+  }
+})
