@@ -18,19 +18,34 @@ afterEach(async () => {
   backend = undefined
 })
 
+const output = new WeakMap<ChildProcess, {text: string}>()
+
+/** Collects a child's stdout from the start, so no line is missed between two waits. */
+function track(proc: ChildProcess): ChildProcess {
+  const out = {text: ''}
+  output.set(proc, out)
+  proc.stdout!.on('data', (d: Buffer) => (out.text += d.toString()))
+  return proc
+}
+
 function waitLine(proc: ChildProcess, prefix: string): Promise<string> {
+  const out = output.get(proc)!
   return new Promise((resolve, reject) => {
-    let buf = ''
-    const onData = (d: Buffer): void => {
-      buf += d.toString()
-      const line = buf.split('\n').find((l) => l.startsWith(prefix))
-      if (line) {
-        proc.stdout!.off('data', onData)
-        resolve(line)
-      }
+    const check = (): boolean => {
+      const line = out.text.split('\n').find((l) => l.startsWith(prefix))
+      if (!line) return false
+      proc.stdout!.off('data', onData)
+      proc.off('exit', onExit)
+      resolve(line)
+      return true
+    }
+    const onData = (): void => void check()
+    const onExit = (code: number | null): void => {
+      if (!check()) reject(new Error(`fixture exited (${code}) before "${prefix}"`))
     }
     proc.stdout!.on('data', onData)
-    proc.once('exit', (code) => reject(new Error(`fixture exited (${code}) before "${prefix}"`)))
+    proc.once('exit', onExit)
+    check()
   })
 }
 
@@ -38,7 +53,7 @@ describe('peer liveness', () => {
   for (const qos of ['raw,timeout=1000', 'data,timeout=1000']) {
     it(`${qos}: SIGKILL of the peer process gives EFLOWPEER within 3 s, and a FlowPeer event`, async () => {
       const name = uniqueName('peer')
-      child = spawn(process.execPath, ['--import', 'tsx', fixture, name], {stdio: ['ignore', 'pipe', 'inherit'], env: process.env})
+      child = track(spawn(process.execPath, ['--import', 'tsx', fixture, name], {stdio: ['ignore', 'pipe', 'inherit'], env: process.env}))
       await waitLine(child, 'bound')
       backend = new EmbeddedBackend()
       const flow = Flow.fromEndpoint(await backend.alloc(name, toQoS(qos), {timeoutMs: 10_000}))
