@@ -24,7 +24,7 @@ export default class Echo extends OuroCommand {
   static override enableJsonFlag = true
 
   static override args = {
-    name: Args.string({description: 'name to allocate to or to accept flows for', default: OECHO_NAME}),
+    name: Args.string({description: 'name to allocate to or to accept flows for', default: OECHO_NAME, ignoreStdin: true}),
   }
 
   static override flags = {
@@ -79,11 +79,12 @@ export default class Echo extends OuroCommand {
         continue
       }
       if (json) {
-        this.log(JSON.stringify({event: event.type, flow: event.flow, ...(event.message === undefined ? {} : {message: event.message}), ...(event.error ? {error: event.error} : {})}))
+        process.stdout.write(`${JSON.stringify({event: event.type, flow: event.flow, ...(event.message === undefined ? {} : {message: event.message}), ...(event.error ? {error: event.error} : {})})}\n`)
         continue
       }
       if (event.type === 'flow') this.log('New flow.')
       else if (event.type === 'message') this.log(`Message from client is ${event.message}.`)
+      else if (event.type === 'end' && this.verbose) this.note(`Flow ${event.flow} ended${event.error ? `: ${event.error}` : '.'}`)
     }
   }
 }

@@ -13,7 +13,7 @@ export default class Qos extends OuroCommand {
   static override enableJsonFlag = true
 
   static override args = {
-    spec: Args.string({description: 'a --qos value to check and expand'}),
+    spec: Args.string({description: 'a --qos value to check and expand', ignoreStdin: true}),
   }
 
   async run(): Promise<unknown> {

@@ -4,7 +4,7 @@ import {WRITABLE, type Endpoint, type FlowRole, type FlowStats, type WaitOptions
 import {FEventType, FlowProperties} from './constants.js'
 import {OuroError, isOuroError} from './errors.js'
 import {type QoSInit, type QoSSpec, toQoS} from './qos.js'
-import {getBackend, type BackendChoice} from './select-backend.js'
+import {closeBackends, getBackend, type BackendChoice} from './select-backend.js'
 import {flowStream} from './stream.js'
 import {publishFlow} from './stats-publisher.js'
 
@@ -389,6 +389,15 @@ export function checkName(name: string): void {
 
 /** Every flow of this process that is allocated (for CLI clean-up, REPL .flows and watch). */
 export const openFlows = new Set<Flow>()
+
+/**
+ * Deallocates every flow of this process (through its Flow, so it knows) and closes every backend in
+ * use, which unbinds every name. Idempotent.
+ */
+export async function closeAll(): Promise<void> {
+  await Promise.allSettled([...openFlows].map((flow) => flow.dealloc()))
+  await closeBackends()
+}
 
 /** Allocates a flow to `name` with `qos` (a spec, fields, or a --qos string; default raw). */
 export async function flowAlloc(name: string, qos?: QoSSpec | QoSInit | string, opts?: CallOptions): Promise<Flow> {

@@ -95,6 +95,11 @@ export class QoSSpec implements QoSFields {
     return formatQoS(this)
   }
 
+  /** For console.log and the REPL: the call that makes this spec. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `qos('${formatQoS(this)}')`
+  }
+
   /** JSON form: bandwidth as a number when exact, else as a decimal string. */
   toJSON(): Record<string, number | string> {
     const out: Record<string, number | string> = {}

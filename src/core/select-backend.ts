@@ -84,8 +84,8 @@ export async function activeBackends(): Promise<Backend[]> {
   return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
 }
 
-/** Deallocates every flow and unbinds every name of every backend in use. Idempotent. */
-export async function closeAll(): Promise<void> {
+/** Closes every backend in use: below the Flow objects (use closeAll from the flow API). Idempotent. */
+export async function closeBackends(): Promise<void> {
   const backends = await activeBackends()
   instances.clear()
   await Promise.allSettled(backends.map((b) => b.close()))

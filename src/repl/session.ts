@@ -2,7 +2,7 @@ import {createInterface} from 'node:readline'
 import repl, {type REPLServer} from 'node:repl'
 import {PassThrough, Writable} from 'node:stream'
 import type {EventEmitter} from 'node:events'
-import {closeAll, getBackend, openFlows} from '../core/index.js'
+import {closeAll, getBackend} from '../core/index.js'
 import {COMMANDS, type CommandHost} from './commands.js'
 import {apiFirst, completeSpecial, type Completion} from './completion.js'
 import {SessionFlows, installApi} from './context.js'
@@ -73,12 +73,7 @@ export class Session implements CommandHost {
     this.flows.refresh()
     this.flows.dispose()
     let timer: NodeJS.Timeout | undefined
-    // Through the Flow objects first, so they know they are deallocated (closeAll works below them).
-    const close = async (): Promise<void> => {
-      await Promise.allSettled([...openFlows].map((flow) => flow.dealloc()))
-      await closeAll()
-    }
-    await Promise.race([close(), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))])
+    await Promise.race([closeAll(), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_MS)))])
     clearTimeout(timer)
   }
 

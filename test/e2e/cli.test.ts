@@ -37,6 +37,17 @@ describe('ouro echo', () => {
     expect(server.stdout).toContain('New flow.')
   })
 
+  it('`echo --listen --json` prints one JSON line per event', async () => {
+    const server = start(['echo', '--listen', 'e2e-echo-json', '--json'])
+    await server.waitFor(/Starting the server\./)
+    const client = await runOuro(['echo', 'e2e-echo-json'], env)
+    expect(client.code).toBe(0)
+    await server.waitFor(/"event":"end"/, 'stdout')
+    const events = server.stdout.trim().split('\n').map((l) => JSON.parse(l) as {event: string; message?: string})
+    expect(events.map((e) => e.event)).toEqual(['flow', 'message', 'end'])
+    expect(events[1]!.message).toBe('Client says hi!')
+  })
+
   it('--count repeats with one flow per message and --json reports every reply', async () => {
     const server = start(['echo', '--listen', 'e2e-echo-n'])
     await server.waitFor(/Starting the server\./)
