@@ -1,0 +1,210 @@
+/**
+ * perf over the embedded backend vs a node:dgram baseline (same machine, same run, two processes
+ * each), and on native hosts ouro perf/ping vs the stock `ocbr -f` and `oping -f`. Prints a table of
+ * packets/s and ratios. Run: node --import tsx bench/perf.bench.ts  (env BENCH_SECONDS, BENCH_SIZE).
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {bindName, closeAll, flowAccept, flowAlloc, setBackendChoice} from '../src/core/index.js'
+import {probe} from '../src/core/native/probe.js'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
+const PING_COUNT = Number(process.env.BENCH_PINGS ?? 5000)
+const DEV = resolve(import.meta.dirname, '../bin/dev.js')
+const env = {...process.env, OURO_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'ouro-bench-')), NO_COLOR: '1'}
+
+interface Row {
+  what: string
+  sentPps: number
+  recvPps: number
+  note: string
+}
+const rows: Row[] = []
+
+/** Runs a command to completion, bounded (SIGKILL after `limitS`); stdout and stderr. */
+function run(cmd: string, args: string[], limitS: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<{code: number | null; out: string; err: string}> {
+  return new Promise((done) => {
+    const child = spawn(cmd, args, {env: {...env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      done({code, out, err})
+    })
+  })
+}
+
+// The baseline: what node:dgram does with the same loop shape as perf's sender (await each send,
+// yield every 32 packets) and a receiver that only counts, in two processes over loopback.
+const RECEIVER = `
+const s = require('node:dgram').createSocket('udp4'); let n = 0
+s.on('message', () => n++)
+s.bind(0, '127.0.0.1', () => { try { s.setRecvBufferSize(4 << 20) } catch {} ; console.log(s.address().port) })
+process.on('SIGTERM', () => { console.log(n); process.exit(0) })`
+const SENDER = `
+const [port, size, seconds] = process.argv.slice(1).map(Number)
+const s = require('node:dgram').createSocket('udp4'); const buf = Buffer.alloc(size); let n = 0
+s.bind(0, '127.0.0.1', async () => {
+  const end = performance.now() + seconds * 1000; const t0 = performance.now()
+  while (performance.now() < end) {
+    await new Promise((r, j) => s.send(buf, port, '127.0.0.1', (e) => (e ? j(e) : r())))
+    if ((++n & 31) === 0) await new Promise((r) => setImmediate(r))
+  }
+  console.log(n, (performance.now() - t0) / 1000); s.close()
+})`
+
+async function dgramBaseline(): Promise<void> {
+  const rx = spawn(process.execPath, ['-e', RECEIVER], {stdio: ['ignore', 'pipe', 'inherit']})
+  let rxOut = ''
+  rx.stdout.on('data', (d: Buffer) => (rxOut += d.toString()))
+  while (!rxOut.includes('\n')) await new Promise((r) => setTimeout(r, 10))
+  const port = rxOut.trim()
+  const tx = await run(process.execPath, ['-e', SENDER, port, String(SIZE), String(SECONDS)], SECONDS + 20)
+  await new Promise((r) => setTimeout(r, 200))
+  const closed = new Promise((r) => rx.on('close', r))
+  rx.kill('SIGTERM')
+  await closed
+  const received = Number(rxOut.trim().split('\n')[1])
+  const [sent, secs] = tx.out.trim().split(/\s+/).map(Number) as [number, number]
+  rows.push({what: `node:dgram flood, ${SIZE} B`, sentPps: sent / secs, recvPps: received / secs, note: 'baseline'})
+}
+
+interface PerfJson {
+  end: {clientToServer?: {sum: {sender: {packetsPerSecond: number}; receiver: {packetsPerSecond: number; lossPercent: number}}}}
+}
+
+async function ouroPerf(what: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+  const r = await run(process.execPath, ['--import', 'tsx', DEV, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(SIZE), '--json', ...args], SECONDS + 40, extraEnv)
+  if (r.code !== 0) {
+    rows.push({what, sentPps: Number.NaN, recvPps: Number.NaN, note: `failed: ${r.err.trim().split('\n').at(-1) ?? `exit ${r.code}`}`})
+    return
+  }
+  const sum = (JSON.parse(r.out) as PerfJson).end.clientToServer!.sum
+  rows.push({what, sentPps: sum.sender.packetsPerSecond, recvPps: sum.receiver.packetsPerSecond, note: `loss ${sum.receiver.lossPercent.toFixed(2)}%`})
+}
+
+function irm(...args: string[]): void {
+  spawnSync('irm', args, {timeout: 10_000, stdio: 'ignore'})
+}
+
+/** Starts a stock server (oping -l / ocbr -l) under a fresh name, runs `body`, cleans up. */
+async function withStockServer(tool: string, layer: string, body: (name: string) => Promise<void>): Promise<void> {
+  const name = `bench-${tool}-${process.pid}`
+  const server = spawn(tool, ['-l'], {stdio: 'ignore'})
+  try {
+    irm('name', 'create', name)
+    irm('name', 'register', name, 'layer', layer)
+    irm('bind', 'process', String(server.pid), 'name', name)
+    await body(name)
+  } finally {
+    server.kill('SIGKILL')
+    irm('name', 'unregister', name, 'layer', layer)
+    irm('name', 'destroy', name)
+  }
+}
+
+async function native(): Promise<string | undefined> {
+  const p = await probe()
+  if (!p.available) return `native part skipped: ${p.reason}`
+  for (const t of ['oping', 'ocbr', 'irm']) if (spawnSync('which', [t]).status !== 0) return `native part skipped: ${t} not found`
+  const layer = /\|\s*\d+\s*\|[^|]+\|[^|]+\|\s*(\S+)\s*\|/.exec(spawnSync('irm', ['ipcp', 'list'], {timeout: 10_000}).stdout.toString())?.[1]
+  if (!layer) return 'native part skipped: no IPCP/layer to register names in (irm ipcp list)'
+  await withStockServer('ocbr', layer, async (name) => {
+    const r = await run('ocbr', ['-n', name, '-f', '-s', String(SIZE), '-d', String(SECONDS)], SECONDS + 15)
+    const m = /sent statistics:\s+(\d+) packets,\s+\d+ bytes in\s+(\d+) ms/.exec(r.out)
+    rows.push(m ? {what: `ocbr -f -> ocbr -l, ${SIZE} B`, sentPps: Number(m[1]) / (Number(m[2]) / 1000), recvPps: Number.NaN, note: 'stock'} : {what: `ocbr -f, ${SIZE} B`, sentPps: Number.NaN, recvPps: Number.NaN, note: `failed (exit ${r.code}; ${r.out.trim().split('\n').at(-1) ?? ''})`})
+  })
+  await ouroPerf(`ouro perf native, ${SIZE} B`, ['--backend', 'native'])
+  await withStockServer('oping', layer, async (name) => {
+    const stock = await run('oping', ['-n', name, '-f', '-Q', '-c', String(PING_COUNT)], 60)
+    const avg = /rtt min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ (ms|µs)/.exec(stock.out)
+    const ours = await run(process.execPath, ['--import', 'tsx', DEV, 'ping', name, '-f', '-c', String(PING_COUNT), '--json', '--backend', 'native'], 60)
+    let ourP50 = Number.NaN
+    let ourAvg = Number.NaN
+    try {
+      const s = JSON.parse(ours.out) as {rtt: {p50: number; avg: number}}
+      ourP50 = s.rtt.p50 * 1000
+      ourAvg = s.rtt.avg * 1000
+    } catch {
+      // reported below as NaN
+    }
+    const stockAvgUs = avg ? Number(avg[1]) * (avg[2] === 'ms' ? 1000 : 1) : Number.NaN
+    pingRows.push(['oping -f (stock)', stockAvgUs, Number.NaN], ['ouro ping -f', ourAvg, ourP50])
+  })
+  return undefined
+}
+const pingRows: Array<[string, number, number]> = []
+
+/**
+ * What the Flow API itself costs per packet on the receive path: reading SDUs that are already
+ * queued (no I/O), one awaited Promise each, against shifting them off a plain array.
+ */
+async function readOverhead(): Promise<string> {
+  process.env.OURO_RUNTIME_DIR = env.OURO_RUNTIME_DIR
+  setBackendChoice('embedded')
+  const name = `bench-read-${process.pid}`
+  await bindName(name)
+  const accepting = flowAccept({name})
+  const tx = await flowAlloc(name, 'raw')
+  const rx = await accepting
+  const N = 1000
+  const buf = new Uint8Array(SIZE)
+  let perRead = Number.POSITIVE_INFINITY
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < N; i++) {
+      await tx.write(buf)
+      if ((i & 15) === 15) await new Promise((r) => setTimeout(r, 1))
+    }
+    const deadline = performance.now() + 2000
+    while (rx.getRxQueueLen() < N && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+    const n = rx.getRxQueueLen()
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) await rx.read()
+    perRead = Math.min(perRead, ((performance.now() - t0) * 1000) / n)
+  }
+  const arr = Array.from({length: N}, () => buf)
+  const t1 = performance.now()
+  let sink = 0
+  for (let i = 0; i < N; i++) sink += arr.shift()!.length
+  const perShift = ((performance.now() - t1) * 1000) / N
+  await tx.dealloc()
+  await rx.dealloc()
+  await closeAll()
+  return `Flow.read of an already-queued SDU: ${perRead.toFixed(2)} µs each (plain array shift: ${perShift.toFixed(3)} µs; ${sink > 0 ? 'ok' : ''})`
+}
+
+const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-')
+
+const readNote = await readOverhead()
+await dgramBaseline()
+await ouroPerf(`ouro perf embedded raw, ${SIZE} B`, ['--qos', 'raw', '--backend', 'embedded'])
+await ouroPerf(`ouro perf embedded data (FRCT), ${SIZE} B`, ['--qos', 'data', '--backend', 'embedded'])
+await ouroPerf(`ouro perf embedded loss=0,cypher=256, ${SIZE} B`, ['--qos', 'loss=0,cypher=256', '--backend', 'embedded'])
+const nativeNote = await native()
+
+const base = rows[0]!
+const widths = [46, 12, 12, 10, 10]
+const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ')
+console.log(`perf, ${SECONDS} s flood per row, ${SIZE} B SDUs, loopback (packets/s; ratios vs the node:dgram baseline)`)
+console.log(line(['', 'sent pps', 'recv pps', 'sent x', 'recv x']) + '  note')
+for (const r of rows) {
+  console.log(line([r.what, fmt(r.sentPps), fmt(r.recvPps), (r.sentPps / base.sentPps).toFixed(2), (r.recvPps / base.recvPps).toFixed(2)]) + `  ${r.note}`)
+}
+const ocbr = rows.find((r) => r.what.startsWith('ocbr -f ->'))
+const oursNative = rows.find((r) => r.what.startsWith('ouro perf native'))
+if (ocbr && oursNative) console.log(`ouro perf native / ocbr -f (sent pps): ${(oursNative.sentPps / ocbr.sentPps).toFixed(2)} (goal >= 0.95)`)
+if (pingRows.length > 0) {
+  console.log(`\nping flood, ${PING_COUNT} requests, 64 B (µs)`)
+  for (const [what, avg, p50] of pingRows) console.log(`${what.padEnd(20)} avg ${avg.toFixed(1).padStart(8)}  p50 ${Number.isNaN(p50) ? '       -' : p50.toFixed(1).padStart(8)}`)
+  const [, stockAvg] = pingRows[0]!
+  const [, , ourP50] = pingRows[1]!
+  console.log(`ouro p50 - oping avg: ${(ourP50 - stockAvg).toFixed(1)} µs (goal <= 10)`)
+}
+console.log(`\n${readNote}`)
+if (nativeNote) console.log(nativeNote)

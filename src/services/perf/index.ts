@@ -1,0 +1,5 @@
+export {perfClient, streamDirections, type PerfClientOptions} from './client.js'
+export {perfServer, type PerfServerEvent, type PerfServerOptions} from './server.js'
+export {parseRate, parseTime} from './parse.js'
+export {LatencyHistogram} from './histogram.js'
+export * from './types.js'

@@ -1,0 +1,84 @@
+import {isOuroError, OuroError, type Flow} from '../../core/index.js'
+import {monoNowNs} from './clock.js'
+import {DataStamper} from './wire.js'
+
+/** A write that waits longer than this (send window or ring full, peer gone) ends the test. */
+export const STALL_S = 5
+
+/** Writes between two yields to the event loop when flooding (so timers, reads and signals run). */
+const BATCH = 32
+
+const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Sends data SDUs of `size` bytes for `durationMs`: flooding, or paced to `rateBps` (bit/s) on the
+ * monotonic clock (packets due by now go out at once, so the average rate holds whatever the timer
+ * granularity). One preallocated buffer; nothing is allocated per packet but the Promise the Flow API
+ * returns from each write.
+ */
+export class PacedSender {
+  packets = 0
+  bytes = 0
+  startedAt = 0
+  endedAt = 0
+  #stopped = false
+  readonly #stamper: DataStamper
+
+  constructor(
+    private readonly flow: Flow,
+    readonly size: number,
+    readonly rateBps: number | null,
+    readonly durationMs: number,
+  ) {
+    this.#stamper = new DataStamper(size)
+  }
+
+  stop(): void {
+    this.#stopped = true
+  }
+
+  /** Seconds the sender ran (so far). */
+  get seconds(): number {
+    return ((this.endedAt || performance.now()) - this.startedAt) / 1000
+  }
+
+  async run(): Promise<void> {
+    const {flow, size, rateBps} = this
+    const stamper = this.#stamper
+    const buf = stamper.buf
+    const start = (this.startedAt = performance.now())
+    const end = start + this.durationMs
+    const perMs = rateBps === null ? 0 : rateBps / 8 / size / 1000
+    let batch = 0
+    flow.setSndTimeout(STALL_S)
+    try {
+      for (;;) {
+        if (this.#stopped) break
+        const now = performance.now()
+        if (now >= end) break
+        if (perMs > 0) {
+          const nextDue = start + this.packets / perMs
+          if (nextDue > now) {
+            const wait = Math.min(nextDue, end) - now
+            await (wait >= 1 ? sleep(wait) : yieldNow())
+            continue
+          }
+        }
+        stamper.stamp(this.packets, monoNowNs())
+        await flow.write(buf)
+        this.packets++
+        this.bytes += size
+        if (++batch >= BATCH) {
+          batch = 0
+          await yieldNow()
+        }
+      }
+    } catch (err) {
+      if (!isOuroError(err, 'ETIMEDOUT')) throw err
+      throw new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window or ring full; is the peer still reading?)`)
+    } finally {
+      this.endedAt = performance.now()
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import {describe, expect, it} from 'vitest'
+import {OuroError} from '../../src/core/index.js'
+import {bucketLow, bucketOf, bucketWidth, HISTOGRAM_BUCKETS, LatencyHistogram} from '../../src/services/perf/histogram.js'
+import {ReceiveTracker, SEQ_WINDOW} from '../../src/services/perf/counters.js'
+import {parseRate, parseTime} from '../../src/services/perf/parse.js'
+import {parseReceiverReport, receiverReport, receiverResult, sumDirection, type StreamOutcome} from '../../src/services/perf/results.js'
+import {streamDirections} from '../../src/services/perf/client.js'
+import {CtlType, DATA_HEADER_SIZE, DataStamper, dataSentNs, dataSeq, decodeControl, encodeControl, isControl} from '../../src/services/perf/wire.js'
+import {formatPerfEnd, formatPerfInterval, formatPerfServerEvent, formatRateFlag} from '../../src/output/perf.js'
+
+describe('flags', () => {
+  it.each([
+    ['1000', 1000],
+    ['500k', 500e3],
+    ['100M', 100e6],
+    ['1.5G', 1.5e9],
+    ['10Mbit/s', 10e6],
+    ['2mbps', 2e6],
+  ])('--rate %s is %d bit/s', (input, bps) => {
+    expect(parseRate(input)).toBe(bps)
+  })
+
+  it.each(['', 'fast', '0', '-5M', '10T'])('--rate %j is EINVAL', (input) => {
+    expect(() => parseRate(input)).toThrow(OuroError)
+  })
+
+  it('times: bare seconds (as iperf3), or ms, s, m', () => {
+    expect(parseTime('10', '--duration')).toBe(10_000)
+    expect(parseTime('250ms', '--interval')).toBe(250)
+    expect(parseTime('1.5s', '--duration')).toBe(1500)
+    expect(parseTime('2m', '--duration')).toBe(120_000)
+    expect(() => parseTime('0', '--duration')).toThrow(/more than zero/)
+    expect(() => parseTime('later', '--interval')).toThrow(/--interval must be a time/)
+  })
+
+  it('streams: --parallel flows per direction; --bidir both, --reverse server to client', () => {
+    expect(streamDirections(2, false, false)).toEqual(['clientToServer', 'clientToServer'])
+    expect(streamDirections(1, true, false)).toEqual(['serverToClient'])
+    expect(streamDirections(2, false, true)).toEqual(['clientToServer', 'clientToServer', 'serverToClient', 'serverToClient'])
+  })
+})
+
+describe('wire format', () => {
+  it('data: sequence number in ocbr\'s place (8 bytes, host order) and the send time', () => {
+    const s = new DataStamper(64)
+    s.stamp(0x1_0000_0002, 123_456_789.5)
+    expect([...s.buf.subarray(0, 8)]).toEqual([2, 0, 0, 0, 1, 0, 0, 0])
+    expect(dataSeq(s.buf)).toBe(0x1_0000_0002)
+    expect(dataSentNs(s.buf)).toBe(123_456_789.5)
+    expect(dataSentNs(s.buf.subarray(0, DATA_HEADER_SIZE - 1))).toBeNaN()
+    expect(isControl(s.buf)).toBe(false)
+  })
+
+  it('an ocbr packet (sequence number first) is never taken for control', () => {
+    const ocbr = new Uint8Array(1000)
+    new DataView(ocbr.buffer).setBigUint64(0, 123_456n, true)
+    expect(isControl(ocbr)).toBe(false)
+    expect(dataSeq(ocbr)).toBe(123_456)
+  })
+
+  it('control messages round-trip; malformed ones are refused', () => {
+    const msg = encodeControl(CtlType.End, {packets: 5, bytes: 700})
+    expect(isControl(msg)).toBe(true)
+    expect(decodeControl(msg)).toEqual({type: CtlType.End, body: {packets: 5, bytes: 700}})
+    const bad = msg.slice()
+    bad[8] = 99
+    expect(() => decodeControl(bad)).toThrow(/version 99/)
+    const junk = msg.slice(0, 14)
+    expect(() => decodeControl(junk)).toThrow(/malformed/)
+  })
+})
+
+describe('latency histogram', () => {
+  it('buckets are contiguous and cover 0..2^32 ns', () => {
+    let expected = 0
+    for (let i = 0; i < HISTOGRAM_BUCKETS && expected <= 0xffff_ffff; i++) {
+      if (bucketLow(i) < expected) continue // below 128 the layout is exact; the first half-buckets repeat
+      expect(bucketLow(i)).toBe(expected)
+      expect(bucketOf(bucketLow(i))).toBe(i)
+      expected = bucketLow(i) + bucketWidth(i)
+    }
+    expect(expected).toBe(2 ** 32)
+    expect(bucketOf(-5)).toBe(0)
+    expect(bucketOf(1e12)).toBe(bucketOf(0xffff_ffff))
+  })
+
+  it('percentiles within 1.6 %, min/max/mean exact', () => {
+    const h = new LatencyHistogram()
+    for (let v = 1; v <= 100_000; v++) h.record(v * 1000) // 1 µs .. 100 ms
+    for (const p of [50, 90, 99]) {
+      const exact = p * 1000 * 1000
+      expect(Math.abs(h.percentile(p) - exact) / exact).toBeLessThan(0.016)
+    }
+    expect(h.min).toBe(1000)
+    expect(h.max).toBe(100_000_000)
+    expect(h.summaryMs()!.mean).toBeCloseTo(50.0005, 6)
+  })
+
+  it('merges, and survives the trip through a control message', () => {
+    const a = new LatencyHistogram()
+    const b = new LatencyHistogram()
+    for (let i = 0; i < 100; i++) a.record(10_000)
+    for (let i = 0; i < 100; i++) b.record(1_000_000)
+    const copy = LatencyHistogram.fromData(JSON.parse(JSON.stringify(b.toData())))
+    expect(copy.summaryMs()).toEqual(b.summaryMs())
+    a.merge(copy)
+    expect(a.count).toBe(200)
+    expect(a.percentile(50)).toBeCloseTo(10_000, -2)
+    expect(a.percentile(90)).toBeCloseTo(1_000_000, -4)
+    expect(new LatencyHistogram().summaryMs()).toBeNull()
+  })
+})
+
+function packet(seq: number, sentNs = 0): Uint8Array {
+  const s = new DataStamper(100)
+  s.stamp(seq, sentNs)
+  return s.buf.slice()
+}
+
+describe('receive tracker', () => {
+  it('counts loss, reordering and duplicates from sequence numbers', () => {
+    const t = new ReceiveTracker()
+    for (const seq of [0, 1, 3, 2, 2, 5, 1, 6]) t.onData(packet(seq, 1000), 3000)
+    expect({packets: t.packets, unique: t.unique, outOfOrder: t.outOfOrder, duplicates: t.duplicates, maxSeq: t.maxSeq}).toEqual({
+      packets: 8,
+      unique: 6,
+      outOfOrder: 1,
+      duplicates: 2,
+      maxSeq: 6,
+    })
+    expect(t.bytes).toBe(800)
+    expect(t.lost()).toBe(1) // 4 never came
+    expect(t.lost(10)).toBe(4) // the sender says it sent 10
+    expect(t.latency.count).toBe(6)
+    expect(t.latency.min).toBe(2000)
+  })
+
+  it('forgets what it saw beyond the window, without miscounting', () => {
+    const t = new ReceiveTracker()
+    t.onData(packet(0), 0)
+    t.onData(packet(SEQ_WINDOW + 10), 0)
+    t.onData(packet(SEQ_WINDOW + 10), 0)
+    t.onData(packet(0), 0) // too old to tell: late, not a duplicate
+    expect([t.unique, t.duplicates, t.outOfOrder]).toEqual([3, 1, 1])
+  })
+
+  it('reports and results: loss = sent - distinct received', () => {
+    const t = new ReceiveTracker()
+    for (const seq of [0, 1, 2, 2, 4]) t.onData(packet(seq), 1e6)
+    const report = parseReceiverReport(JSON.parse(JSON.stringify(receiverReport(t))))
+    const r = receiverResult(report, 6, 2)
+    expect(r).toMatchObject({packets: 5, uniquePackets: 4, lost: 2, duplicates: 1, outOfOrder: 0, bytes: 500, seconds: 2, packetsPerSecond: 2.5, bitsPerSecond: 2000})
+    expect(r.lossPercent).toBeCloseTo(100 / 3, 10)
+    expect(parseReceiverReport({packets: 'x', histogram: {buckets: [[1, 2], 'junk']}})).toMatchObject({packets: 0, histogram: {buckets: [[1, 2]]}})
+  })
+
+  it('sums streams: counts add up, loss over all sent, latency merged', () => {
+    const outcome = (stream: number, sent: number, unique: number): StreamOutcome => {
+      const h = new LatencyHistogram()
+      h.record(stream === 0 ? 1e5 : 2e5)
+      const rates = {packets: sent, bytes: sent * 10, seconds: 1, packetsPerSecond: sent, bitsPerSecond: sent * 80}
+      return {
+        result: {
+          stream,
+          direction: 'clientToServer',
+          flow: stream,
+          sender: rates,
+          receiver: {...rates, packets: unique, uniquePackets: unique, lost: sent - unique, lossPercent: 0, outOfOrder: 1, duplicates: 0, latencyMs: h.summaryMs()},
+        },
+        histogram: h.toData(),
+      }
+    }
+    const sum = sumDirection([outcome(0, 100, 90), outcome(1, 100, 100)]).sum
+    expect(sum.sender.packets).toBe(200)
+    expect(sum.receiver).toMatchObject({packets: 190, lost: 10, lossPercent: 5, outOfOrder: 2})
+    expect(sum.receiver.latencyMs).toMatchObject({min: 0.1, max: 0.2})
+  })
+})
+
+describe('output', () => {
+  it('ocbr\'s server line, to the character', () => {
+    // printf("Flow %4d: %9ld packets (%12ld bytes) in %9ld ms => %9.4f pps, %9.4f Mbps\n", 64, 121, 121000, 1095, ...)
+    expect(formatPerfServerEvent({type: 'interval', flow: 64, packets: 121, bytes: 121_000, ms: 1095.4})).toBe(
+      'Flow   64:       121 packets (      121000 bytes) in      1095 ms =>  110.4619 pps,    0.8837 Mbps',
+    )
+    expect(formatPerfServerEvent({type: 'timeout', flow: 64, client: 'ocbr'})).toBe('Test on flow 64 timed out')
+    expect(formatPerfServerEvent({type: 'flow', flow: 64, client: 'ocbr'})).toBe('New flow.')
+  })
+
+  it('rates as the flag takes them', () => {
+    expect([formatRateFlag(null), formatRateFlag(1e8), formatRateFlag(1.5e9), formatRateFlag(500)]).toEqual(['flood', '100Mbit/s', '1.5Gbit/s', '500bit/s'])
+  })
+
+  it('interval lines: one per direction sum, per stream only when there are several', () => {
+    const r = {packets: 10, bytes: 14_000, seconds: 1, packetsPerSecond: 10, bitsPerSecond: 112_000}
+    const one = formatPerfInterval({start: 0, end: 1, streams: [{stream: 0, direction: 'clientToServer', role: 'sender', ...r}], sum: {clientToServer: r}})
+    expect(one).toEqual(['[  0 c->s] 0.00-1.00 s   13.67 KiB   112.00 kbit/s        10 pps  sender'])
+    const bidir = formatPerfInterval({
+      start: 1,
+      end: 2,
+      streams: [
+        {stream: 0, direction: 'clientToServer', role: 'sender', ...r},
+        {stream: 1, direction: 'serverToClient', role: 'receiver', ...r},
+      ],
+      sum: {clientToServer: r, serverToClient: r},
+    })
+    expect(bidir).toHaveLength(4)
+    expect(bidir.filter((l) => l.startsWith('[SUM'))).toHaveLength(2)
+  })
+
+  it('the final table names both directions and sums', () => {
+    const rates = {packets: 10, bytes: 100, seconds: 1, packetsPerSecond: 10, bitsPerSecond: 800}
+    const receiver = {...rates, uniquePackets: 10, lost: 0, lossPercent: 0, outOfOrder: 0, duplicates: 0, latencyMs: {min: 0.01, mean: 0.02, p50: 0.02, p90: 0.03, p99: 0.04, max: 0.05}}
+    const stream = {stream: 0, direction: 'serverToClient' as const, flow: 7, sender: rates, receiver}
+    const text = formatPerfEnd({seconds: 1.2, serverToClient: {streams: [stream], sum: {sender: rates, receiver}}})
+    expect(text).toContain('s->c')
+    expect(text).toContain('0.020/0.030/0.040')
+    expect(text).toContain('test time 1.200 s')
+  })
+})
