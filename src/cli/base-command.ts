@@ -31,6 +31,7 @@ export abstract class OuroCommand extends Command {
 
   override async init(): Promise<void> {
     await super.init()
+    process.title = `ouro ${this.id ?? ''}`.trim()
     this.#verbose = this.argv.includes('--verbose') || this.argv.includes('-v')
     for (const [signal, code] of [
       ['SIGINT', EXIT.sigint],

@@ -66,9 +66,7 @@ export default class Perf extends OuroCommand {
       if (flags.loopback) {
         target = `${name}-loopback-${process.pid}`
         const serverArgs = ['perf', '--listen', target, '--interval', flags.interval, '--backend', kind]
-        const child = (server = spawnOuro(serverArgs))
-        // Ctrl-C exits through process.exit, past the finally below: never leave the server behind.
-        process.once('exit', () => child.kill('SIGTERM'))
+        server = spawnOuro(serverArgs)
         server.stdout?.resume() // its report lines are not ours to print; never let the pipe fill
         await waitForLine(server, /^Server started/, 15_000)
         if (this.verbose) this.note(`perf server started (pid ${server.pid}, name "${target}")`)

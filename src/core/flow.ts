@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {Duplex} from 'node:stream'
-import {WRITABLE, type Endpoint, type FlowRole, type FlowStats, type WaitOptions} from './backend.js'
+import {WRITABLE, type BackendKind, type Endpoint, type FlowRole, type FlowStats, type WaitOptions} from './backend.js'
 import {FEventType, FlowProperties} from './constants.js'
 import {OuroError, isOuroError} from './errors.js'
 import {type QoSInit, type QoSSpec, toQoS} from './qos.js'
@@ -20,6 +20,9 @@ export interface AcceptOptions extends CallOptions {
   /** Accept flows for this name (or names): binds them first if needed. */
   name?: string | string[]
 }
+
+/** What a flow's events say about it: up, marked down (or its peer deallocated), or its peer silent. */
+export type FlowState = 'up' | 'down' | 'peer-dead' | 'deallocated' | 'unallocated'
 
 /** The hook a FlowSet installs on its members. */
 export interface FlowSetMember {
@@ -62,16 +65,20 @@ export class Flow extends EventEmitter {
   #set: FlowSetMember | undefined
   #deallocating: Promise<void> | undefined
   #openedAt = 0
+  #state: FlowState = 'unallocated'
+  #backend: BackendKind | undefined
 
   /** @internal Wraps a backend endpoint; use flowAlloc/flowAccept/flowJoin or `new Flow().alloc()`. */
-  static fromEndpoint(ep: Endpoint): Flow {
+  static fromEndpoint(ep: Endpoint, backend?: BackendKind): Flow {
     const flow = new Flow()
-    flow.#attach(ep)
+    flow.#attach(ep, backend)
     return flow
   }
 
-  #attach(ep: Endpoint): void {
+  #attach(ep: Endpoint, backend: BackendKind | undefined): void {
     this.#ep = ep
+    this.#backend = backend
+    this.#state = 'up'
     this.#everAllocated = true
     this.#deallocating = undefined
     this.#remainder = undefined
@@ -86,6 +93,9 @@ export class Flow extends EventEmitter {
     for (const wake of this.#waiters) wake()
     this.#waiters.clear()
     if (type === WRITABLE) return
+    if (type === FEventType.FlowDown || type === FEventType.FlowDealloc) this.#state = 'down'
+    else if (type === FEventType.FlowUp) this.#state = 'up'
+    else if (type === FEventType.FlowPeer) this.#state = 'peer-dead'
     this.#set?.push(this, type)
     if (this.listenerCount('event') > 0) this.emit('event', type)
   }
@@ -102,6 +112,16 @@ export class Flow extends EventEmitter {
 
   get role(): FlowRole | undefined {
     return this.#ep?.role
+  }
+
+  /** What the flow's events said last (deallocated once we deallocated it). */
+  get state(): FlowState {
+    return this.#state
+  }
+
+  /** The backend the flow runs on. */
+  get backend(): BackendKind | undefined {
+    return this.#backend
   }
 
   get allocated(): boolean {
@@ -132,7 +152,7 @@ export class Flow extends EventEmitter {
     const spec = toQoS(qos)
     const wait = waitOptions(opts)
     const backend = await getBackend(opts?.backend)
-    this.#attach(await backend.alloc(name, spec, wait))
+    this.#attach(await backend.alloc(name, spec, wait), backend.kind)
     return this.#ep!.qos
   }
 
@@ -141,6 +161,7 @@ export class Flow extends EventEmitter {
     if (!this.#ep) return Promise.resolve()
     if (!this.#deallocating) {
       const ep = this.#ep
+      this.#state = 'deallocated'
       this.#set?.push(this, -1)
       this.#onEvent(WRITABLE)
       openFlows.delete(this)
@@ -373,8 +394,7 @@ export class Flow extends EventEmitter {
   /** For the REPL and console.log: id, name, QoS and state. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     if (!this.#ep) return 'Flow <not allocated>'
-    const state = this.#deallocating ? 'deallocated' : 'allocated'
-    return `Flow ${this.#ep.id} ${this.#ep.role} "${this.#ep.name}" qos=${this.#ep.qos.toString()} ${state}`
+    return `Flow ${this.#ep.id} ${this.#ep.role} "${this.#ep.name}" qos=${this.#ep.qos.toString()} ${this.#state}`
   }
 }
 
@@ -430,14 +450,14 @@ export async function flowAccept(opts?: AcceptOptions): Promise<Flow> {
   if (backend.boundNames().length === 0) {
     throw new OuroError('EINVAL', 'this process accepts flows for no name yet: pass {name} to flowAccept')
   }
-  return Flow.fromEndpoint(await backend.accept(wait))
+  return Flow.fromEndpoint(await backend.accept(wait), backend.kind)
 }
 
 /** Joins the broadcast layer `layer`: every write reaches every other member. */
 export async function flowJoin(layer: string, opts?: CallOptions): Promise<Flow> {
   checkName(layer)
   const backend = await getBackend(opts?.backend)
-  return Flow.fromEndpoint(await backend.join(layer, waitOptions(opts)))
+  return Flow.fromEndpoint(await backend.join(layer, waitOptions(opts)), backend.kind)
 }
 
 /** The FEventType raised for a flow's own deallocation inside a FlowSet (internal). */

@@ -4,7 +4,7 @@
  *   import {flowAlloc, QoS} from 'ouro'
  *   await using flow = await flowAlloc('oecho', QoS.raw)
  */
-export {Flow, flowAlloc, flowAccept, flowJoin, bindName, unbindName, closeAll, openFlows, type AcceptOptions, type CallOptions} from './flow.js'
+export {Flow, flowAlloc, flowAccept, flowJoin, bindName, unbindName, closeAll, openFlows, type AcceptOptions, type CallOptions, type FlowState} from './flow.js'
 export {FlowSet, FEventQueue} from './flow-set.js'
 export {FEventType, FlowProperties, FrctFlags, EVENT_NAMES} from './constants.js'
 export {OuroError, ERRNO, isOuroError, type ErrnoName, type ErrorCode} from './errors.js'

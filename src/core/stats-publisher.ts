@@ -2,11 +2,10 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {readdirSync, unlinkSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import type {BackendKind, FlowRole, FrctStats} from './backend.js'
-import {FEventType, FlowProperties} from './constants.js'
+import {FlowProperties} from './constants.js'
 import {ensurePrivateDir, runtimeDir} from './embedded/runtime-dir.js'
 import {openFlows, type Flow} from './flow.js'
 import type {QoSSpec} from './qos.js'
-import {activeBackends} from './select-backend.js'
 
 /** The request a watcher writes, one line. */
 export const STATS_REQUEST = 'stats'
@@ -99,10 +98,6 @@ export function removeStaleSockets(dir: string): void {
 
 let server: Server | undefined
 let socketPath: string | undefined
-let watched = false
-/** Flow states learnt from events; only kept once somebody has asked (nil cost before). */
-const states = new WeakMap<Flow, FlowState>()
-const tracked = new WeakSet<Flow>()
 
 /**
  * Called once for every flow this process allocates, accepts or joins, so the process can publish
@@ -110,8 +105,7 @@ const tracked = new WeakSet<Flow>()
  * dir (unref'd, so it never keeps the process alive; removed on exit). A process nobody watches
  * pays nothing: no timers, no per-packet work.
  */
-export function publishFlow(flow: Flow): void {
-  if (watched) track(flow)
+export function publishFlow(_flow: Flow): void {
   if (server === undefined) startServer()
 }
 
@@ -171,17 +165,12 @@ function serve(socket: Socket): void {
 }
 
 async function reply(): Promise<string> {
-  if (!watched) {
-    watched = true
-    for (const flow of openFlows) track(flow)
-  }
-  const backend = await backendKind()
   const head: Omit<StatsReply, 'flows'> = {v: STATS_VERSION, pid: process.pid, program: programName(), at: Date.now()}
   const parts: string[] = []
   let size = JSON.stringify(head).length + 64
   let truncated = false
   for (const flow of openFlows) {
-    const entry = describe(flow, backend)
+    const entry = describe(flow)
     if (!entry) continue
     const text = JSON.stringify(entry)
     if (size + text.length + 1 > STATS_MAX_REPLY) {
@@ -195,7 +184,7 @@ async function reply(): Promise<string> {
   return `${body.slice(0, -2)}${parts.join(',')}]}\n`
 }
 
-function describe(flow: Flow, backend: PublishedFlow['backend']): PublishedFlow | undefined {
+function describe(flow: Flow): PublishedFlow | undefined {
   try {
     if (!flow.allocated) return undefined
     const qos = qosText(flow.getQos())
@@ -204,7 +193,7 @@ function describe(flow: Flow, backend: PublishedFlow['backend']): PublishedFlow 
       id: flow.id,
       name: flow.name ?? '',
       role: flow.role ?? 'alloc',
-      backend,
+      backend: flow.backend ?? 'unknown',
       qos: qos.text,
       qosFields: qos.fields,
       state: stateOf(flow),
@@ -235,28 +224,10 @@ function qosText(spec: QoSSpec): {text: string; fields: Record<string, number | 
   return forms
 }
 
-/** Follows a flow's events from the first stats request on, to tell up, down and peer-dead apart. */
-function track(flow: Flow): void {
-  if (tracked.has(flow)) return
-  tracked.add(flow)
-  flow.on('event', (type: number) => {
-    if (type === FEventType.FlowPeer) states.set(flow, 'peer-dead')
-    else if (type === FEventType.FlowDown || type === FEventType.FlowDealloc) states.set(flow, 'down')
-    else if (type === FEventType.FlowUp) states.set(flow, 'up')
-  })
-}
-
 function stateOf(flow: Flow): FlowState {
-  // A Flow that knows its own state (a later core API) is believed first.
-  const own = (flow as unknown as {state?: unknown}).state
-  if (own === 'up' || own === 'down' || own === 'peer-dead') return own
   if ((flow.getFlags() & FlowProperties.Down) !== 0) return 'down'
-  return states.get(flow) ?? 'up'
-}
-
-async function backendKind(): Promise<PublishedFlow['backend']> {
-  const kinds = new Set((await activeBackends()).map((b) => b.kind))
-  return kinds.size === 1 ? [...kinds][0]! : 'unknown'
+  const state = flow.state
+  return state === 'down' || state === 'peer-dead' ? state : 'up'
 }
 
 /** "ouro <command>" for the CLI (bin/run.js), else the script's or executable's base name. */

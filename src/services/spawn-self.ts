@@ -1,11 +1,17 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {OuroError} from '../core/index.js'
 
-/** Starts another ouro process (the same entry point and Node flags as this one). */
+/** Starts another ouro process (the same entry point and Node flags as this one); it ends when we exit. */
 export function spawnOuro(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const entry = process.argv[1]
   if (!entry) throw new OuroError('EINVAL', 'cannot tell how ouro was started')
-  return spawn(process.execPath, [...process.execArgv, entry, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [...process.execArgv, entry, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  const stop = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+  }
+  process.once('exit', stop)
+  child.once('exit', () => process.off('exit', stop))
+  return child
 }
 
 /** Resolves with the first line of `child`'s stderr matching `pattern`; rejects if it exits or times out first. */
