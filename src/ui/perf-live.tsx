@@ -1,5 +1,6 @@
 import {Box, render, Static, Text} from 'ink'
 import {Sparkline} from './components/sparkline.js'
+import {formatBitRate} from '../output/units.js'
 
 export interface PerfLiveProps {
   /** Lines that stay (the start line and each interval). */
@@ -12,16 +13,6 @@ export interface PerfLiveProps {
 
 const BAR = 24
 
-function bitRate(bps: number): string {
-  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s']
-  let i = 0
-  let v = bps
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000
-    i++
-  }
-  return `${v.toFixed(i === 0 ? 0 : 2)} ${units[i]}`
-}
 
 /** perf's live view: the interval lines so far, then the current rate, a sparkline per direction and the time left. */
 export function PerfLive({lines, elapsedS, durationS, rates}: PerfLiveProps) {
@@ -33,7 +24,7 @@ export function PerfLive({lines, elapsedS, durationS, rates}: PerfLiveProps) {
       {rates.map((r) => (
         <Box key={r.label} gap={1}>
           <Text>{r.label}</Text>
-          <Text bold>{bitRate(r.bps).padStart(14)}</Text>
+          <Text bold>{formatBitRate(r.bps).padStart(14)}</Text>
           <Text>{`${Math.round(r.pps)} pps`.padStart(12)}</Text>
           <Sparkline values={r.history} width={30} color="cyan" />
         </Box>
