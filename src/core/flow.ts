@@ -201,6 +201,22 @@ export class Flow extends EventEmitter {
     }
   }
 
+  /**
+   * The next SDU if one is queued, else undefined at once: no Promise, no error on the empty path, for
+   * loops that poll (flood ping, perf receivers). Throws where read() would reject (EFLOWDOWN, ...).
+   */
+  tryRead(): Uint8Array | undefined {
+    const ep = this.#live()
+    if (this.#remainder) return this.#cut(this.#remainder, undefined)
+    return ep.readSdu()
+  }
+
+  /** Resolves at the flow's next event (an SDU arrived, the window opened, the flow went down, ...). */
+  whenReady(signal?: AbortSignal): Promise<void> {
+    this.#live()
+    return this.#wait(null, signal, 'wait')
+  }
+
   #deliver(sdu: Uint8Array, count: number | undefined): Uint8Array {
     if (count === undefined || sdu.length <= count) return sdu
     if (this.#flags & FlowProperties.NoPartialRead) {

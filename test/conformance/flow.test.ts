@@ -249,6 +249,21 @@ for (const {kind, skip} of backendCases) {
       two.destroy()
     })
 
+    it('tryRead gives queued SDUs at once and undefined when none are queued; whenReady waits for the next', async () => {
+      const flow = await connect()
+      expect(flow.tryRead()).toBeUndefined()
+      const ready = flow.whenReady()
+      await flow.write('polled')
+      await ready
+      let sdu = flow.tryRead()
+      while (!sdu) {
+        await flow.whenReady()
+        sdu = flow.tryRead()
+      }
+      expect(text(sdu)).toBe('polled')
+      expect(flow.tryRead()).toBeUndefined()
+    })
+
     it('reads can be aborted with an AbortSignal', async () => {
       const flow = await connect()
       flow.setRcvTimeout(null)
