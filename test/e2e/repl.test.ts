@@ -117,10 +117,10 @@ describe('ouro repl over a pipe', () => {
     expect(result.code).toBe(0)
     const lines = result.stdout.split('\n')
     expect(lines.slice(0, 7)).toEqual([
-      expect.stringMatching(new RegExp(`^Flow \\d+ alloc "${echoName}" qos=raw allocated$`)),
+      expect.stringMatching(new RegExp(`^Flow \\d+ alloc "${echoName}" qos=raw up$`)),
       '17',
       "'hello over a pipe'",
-      expect.stringMatching(new RegExp(`^Flow \\d+ alloc "${acceptName}" qos=raw allocated$`)),
+      expect.stringMatching(new RegExp(`^Flow \\d+ alloc "${acceptName}" qos=raw up$`)),
       '15',
       "'from the acceptor'",
       "'after the pending read'",
@@ -160,7 +160,7 @@ describe('ouro repl on a terminal', () => {
     term.type(`('tty-e\t`)
     at = await term.waitFor(new RegExp(echoName), at)
     term.type("')\r")
-    at = await term.waitFor(new RegExp(`\\nFlow \\d+ alloc "${echoName}" qos=raw allocated\\n`), at)
+    at = await term.waitFor(new RegExp(`\\nFlow \\d+ alloc "${echoName}" qos=raw up\\n`), at)
     term.type("await f.writeLine('hello tty')\r")
     at = await term.waitFor(/\n9\n/, at)
     term.type('await f.readLine()\r')
