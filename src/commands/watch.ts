@@ -4,6 +4,7 @@ import {parseMs} from '../cli/flags.js'
 import {OuroError, selectBackend} from '../core/index.js'
 import {WatchPoller} from '../services/watch/poller.js'
 import {formatWatchTable, snapshotJson} from '../output/watch.js'
+import {liveTerminal} from '../output/terminal.js'
 
 export default class Watch extends OuroCommand {
   static override summary = 'Live dashboard of every flow on this host'
@@ -44,7 +45,7 @@ export default class Watch extends OuroCommand {
       this.log(formatWatchTable(snap))
       return undefined
     }
-    if (!json && process.stdout.isTTY && process.stdin.isTTY) {
+    if (!json && liveTerminal() && process.stdin.isTTY) {
       // React's development build costs several times the CPU per frame; nothing here needs its checks.
       process.env.NODE_ENV ??= 'production'
       const {renderWatch} = await import('../ui/watch/render.js')

@@ -123,7 +123,7 @@ describe.skipIf(tmuxSkip !== undefined)('ouro watch in tmux', () => {
 
   it('shows the flows, opens the detail pane, survives a resize and exits cleanly on q', async () => {
     const {client} = await startPair()
-    const command = ['env', `OURO_RUNTIME_DIR=${env.OURO_RUNTIME_DIR}`, 'OURO_BACKEND=embedded', 'TERM=xterm-256color', process.execPath, RUN, 'watch', '--interval', '300ms']
+    const command = ['env', '-u', 'CI', '-u', 'CONTINUOUS_INTEGRATION', `OURO_RUNTIME_DIR=${env.OURO_RUNTIME_DIR}`, 'OURO_BACKEND=embedded', 'TERM=xterm-256color', process.execPath, RUN, 'watch', '--interval', '300ms']
     // The shell prints watch's exit status when it ends (and keeps the pane for us to read it).
     tm('new-session', '-d', '-s', 'w', '-x', '100', '-y', '30', `${command.map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 60`)
     const table = await until('the table with both flows', () => {
