@@ -269,3 +269,20 @@ describe.skipIf(nativeSkip !== undefined)('interop with the stock tools (native 
     expect(received).toBeGreaterThan(0)
   })
 })
+
+// Regression: a native 1400 B flood used to read ahead of libouroboros 0.23's flow-set events, which
+// overran its fixed event queue (the server aborted) and leaked the 2 KiB packet-pool blocks for good:
+// every later perf then sent nothing and failed with ETIMEDOUT.
+if (!native.available) console.log(`[ping-perf e2e] native perf --loopback skipped: ${native.reason}`)
+
+describe.skipIf(!native.available)('ouro perf (native backend)', () => {
+  it('--loopback --duration 1 --json floods 1400 B SDUs and the server receives them', async () => {
+    const result = await runOuro(['perf', '--loopback', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const doc = parsePerf(result.stdout)
+    expect(doc.start.test).toMatchObject({backend: 'native', size: 1400, rateBps: null})
+    checkDirection(doc.end.clientToServer, false)
+    expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
+  }, 30_000)
+})

@@ -47,6 +47,17 @@ export class NativeEndpoint implements Endpoint {
   #closed: Promise<void> | undefined
   /** Writes left before the tx ring must be checked again. */
   #credit = 0
+  /**
+   * Reads allowed before the next FLOW_PKT event: one per event received. 0.23's flow set appends one
+   * event per packet written to a fixed queue of SSM_RBUFF_SIZE (1024) entries with no bound check, and
+   * fevent() copies the whole backlog into a fqueue of that size. Reading ahead of the events (draining
+   * the ring while the reactor's next fevent() is not yet back) lets the writer refill the ring and
+   * queue more than 1024 events: that overruns the shared queue and the fqueue's heap block (the
+   * process aborts, "munmap_chunk(): invalid pointer"), and the packets left in its ring leak from
+   * the shared packet pool for good. Reading only what was announced keeps the unread events at or
+   * below the packets in the ring (at most 1023).
+   */
+  #rxCredit = 0
   #writablePoll: NodeJS.Timeout | undefined
   #stats: FlowStats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0}
 
@@ -59,7 +70,21 @@ export class NativeEndpoint implements Endpoint {
     this.maxSdu = host.readBuf.length
     const ret = host.lib.fccntl.setFlags(fd, BASE_FLAGS)
     if (ret < 0) throw OuroError.fromErrno(ret, `cannot make flow ${fd} non-blocking`)
-    host.reactor.add(fd, (type) => this.#event(type))
+    host.reactor.add(fd, (type) => this.#event(type), () => this.#idle())
+    // Packets queued before fset_add raised no events (fset_add raises one, counted when it arrives).
+    if (!host.lockHazard()) this.#rxCredit = Math.max(0, host.lib.fccntl.queueLen(fd, FCCNTL.FLOWGRXQLEN) - 1)
+  }
+
+  /**
+   * A whole fevent() wait saw no event, so no event is owed for what the ring holds (packets queued
+   * before fset_add, or left over when a read took a packet from FRCT's reordering queue): allow them.
+   */
+  #idle(): void {
+    if (this.#closed || this.#rxCredit > 0 || this.#host.lockHazard()) return
+    const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN)
+    if (queued <= 0) return
+    this.#rxCredit = queued
+    this.onEvent?.(WRITABLE) // wakes readers too
   }
 
   /** The peer is known to be gone (deallocated, timed out, or marked the flow down). */
@@ -73,6 +98,9 @@ export class NativeEndpoint implements Endpoint {
 
   #event(type: number): void {
     switch (type) {
+      case FEventType.FlowPkt:
+        this.#rxCredit++
+        break
       case FEventType.FlowDown:
         if (this.#state === 'up') this.#state = 'down'
         break
@@ -100,17 +128,27 @@ export class NativeEndpoint implements Endpoint {
   readSdu(): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     const {lib, readBuf} = this.#host
-    // A non-blocking read also returns EAGAIN after skipping a keepalive; retry while packets are queued.
     for (let tries = 0; tries < 8; tries++) {
+      // Never read ahead of the events (see #rxCredit); once the peer is gone it writes no more.
+      if (this.#rxCredit <= 0 && this.#state === 'up') return undefined
       const n = lib.dev.flow_read(this.id, readBuf, readBuf.length)
       if (n > 0) {
+        this.#takeCredit()
         this.#stats.pktsIn++
         this.#stats.bytesIn += n
         return Uint8Array.prototype.slice.call(readBuf, 0, n)
       }
-      if (n === 0) continue
+      if (n === 0) {
+        this.#takeCredit()
+        continue
+      }
       if (n === -EAGAIN) {
-        if (!this.#host.lockHazard() && lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) > 0) continue
+        // A non-blocking read also returns EAGAIN after skipping a keepalive; retry while packets are queued.
+        if (!this.#host.lockHazard() && lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) > 0) {
+          this.#takeCredit()
+          continue
+        }
+        this.#rxCredit = 0 // the ring is empty: every packet still to come raises its own event
         if (this.#state !== 'up') throw this.#downError()
         return undefined
       }
@@ -125,6 +163,11 @@ export class NativeEndpoint implements Endpoint {
       throw OuroError.fromErrno(n, `read on flow ${this.id}`)
     }
     return undefined
+  }
+
+  /** A read took a packet (reads without credit happen only once the peer is gone; never owe credit). */
+  #takeCredit(): void {
+    if (this.#rxCredit > 0) this.#rxCredit--
   }
 
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean {

@@ -12,12 +12,15 @@ import {toTimespec} from './marshal.js'
 const WAIT_MS = 250
 
 export type EventHandler = (type: number) => void
+/** Called for every flow when a whole fevent() wait passed without any event (the shared queue was empty). */
+export type IdleHandler = () => void
 
 export class Reactor {
   readonly #lib: NativeLib
   readonly #set: Pointer
   readonly #fq: Pointer
   readonly #handlers = new Map<number, EventHandler>()
+  readonly #idlers = new Map<number, IdleHandler>()
   #waiting = false
   #closed = false
   #idle: Array<() => void> = []
@@ -41,18 +44,20 @@ export class Reactor {
     return this.#handlers.size
   }
 
-  /** Adds a flow; its events go to `handler` from now on. */
-  add(fd: number, handler: EventHandler): void {
+  /** Adds a flow; its events go to `handler` from now on, and `idle` runs after each wait that saw no event. */
+  add(fd: number, handler: EventHandler, idle?: IdleHandler): void {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'the native backend is closed')
     const ret = this.#lib.fqueue.fset_add(this.#set, fd)
     if (ret < 0) throw OuroError.fromErrno(ret, `cannot watch flow ${fd}`)
     this.#handlers.set(fd, handler)
+    if (idle) this.#idlers.set(fd, idle)
     this.#wait()
   }
 
   /** Stops watching a flow. */
   remove(fd: number): void {
     if (!this.#handlers.delete(fd)) return
+    this.#idlers.delete(fd)
     this.#lib.fqueue.fset_del(this.#set, fd)
   }
 
@@ -63,6 +68,7 @@ export class Reactor {
     this.#lib.fqueue.fevent.async(this.#set, this.#fq, toTimespec(WAIT_MS), (err, ret) => {
       this.#waiting = false
       if (!err && ret > 0) this.#drain()
+      else if (!err && !this.#closed) this.#quiet()
       if (this.#closed || this.#handlers.size === 0) {
         this.#settleIdle()
         return
@@ -82,6 +88,19 @@ export class Reactor {
       if (!handler || type < 0) continue
       try {
         handler(type)
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err
+        })
+      }
+    }
+  }
+
+  /** The event queue stayed empty for a whole wait: nothing is owed an event, so flows may take stock. */
+  #quiet(): void {
+    for (const idle of [...this.#idlers.values()]) {
+      try {
+        idle()
       } catch (err) {
         queueMicrotask(() => {
           throw err
