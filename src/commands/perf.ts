@@ -6,6 +6,7 @@ import {applyLink} from '../services/link.js'
 import {perfClient, perfServer, parseRate, parseTime, type PerfDocument, type PerfEvent} from '../services/perf/index.js'
 import {spawnOuro, stopChild, waitForLine} from '../services/spawn-self.js'
 import {formatPerfEnd, formatPerfInterval, formatPerfServerEvent, formatPerfStart} from '../output/perf.js'
+import {liveTerminal} from '../output/terminal.js'
 
 const DEFAULT_NAME = 'ouro-perf'
 
@@ -101,7 +102,7 @@ export default class Perf extends OuroCommand {
   private async output(json: boolean, jsonStream: boolean): Promise<{onEvent: (e: PerfEvent) => void; finish: () => Promise<void>}> {
     if (jsonStream) return {onEvent: (e) => process.stdout.write(`${JSON.stringify(e)}\n`), finish: async () => undefined}
     if (json) return {onEvent: () => undefined, finish: async () => undefined}
-    if (!process.stdout.isTTY) {
+    if (!liveTerminal()) {
       let end: string | undefined
       return {
         onEvent: (e) => {

@@ -76,7 +76,7 @@ export class PacedSender {
       }
     } catch (err) {
       if (!isOuroError(err, 'ETIMEDOUT')) throw err
-      throw new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window or ring full; is the peer still reading?)`)
+      throw new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window, ring or packet pool full: is the peer still reading?)`)
     } finally {
       this.endedAt = performance.now()
     }
