@@ -1,3 +1,4 @@
+import {setTimeout as sleep} from 'node:timers/promises'
 import {bindName, flowAccept, flowAlloc, isOuroError, type Flow, type QoSSpec} from '../core/index.js'
 
 /** What oecho's client sends: the text and its NUL terminator (16 bytes). */
@@ -40,7 +41,7 @@ export interface EchoClientOptions {
 export async function* echoClient(opts: EchoClientOptions): AsyncGenerator<EchoReply> {
   const payload = cString(opts.message)
   for (let seq = 0; seq < opts.count; seq++) {
-    if (seq > 0) await sleep(opts.intervalMs, opts.signal)
+    if (seq > 0) await sleep(opts.intervalMs, undefined, {signal: opts.signal})
     const flow = await flowAlloc(opts.name, opts.qos, {timeout: opts.timeout, signal: opts.signal})
     try {
       flow.setRcvTimeout(opts.timeout)
@@ -110,14 +111,4 @@ export async function* echoServer(name: string, signal?: AbortSignal): AsyncGene
     await new Promise<void>((resolve) => (wake = resolve))
     wake = undefined
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }, {once: true})
-  })
 }

@@ -1,3 +1,4 @@
+import {setTimeout as delay} from 'node:timers/promises'
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {ERRNO, OuroError} from '../errors.js'
@@ -67,10 +68,6 @@ interface Incoming {
 interface AcceptWaiter {
   resolve(ep: Endpoint): void
   reject(err: Error): void
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /**

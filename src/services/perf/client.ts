@@ -10,18 +10,10 @@ import {CtlType, DATA_HEADER_SIZE} from './wire.js'
 /** How long the control exchange may take (beyond the test itself). */
 const CONTROL_TIMEOUT_MS = 5000
 
-export interface PerfClientOptions {
-  name: string
-  size: number
-  rateBps: number | null
-  durationMs: number
-  parallel: number
-  reverse: boolean
-  bidir: boolean
-  intervalMs: number
+/** What a perf client is asked to run: the test's parameters, with the spec and link as objects and text. */
+export type PerfClientOptions = Pick<PerfTest, 'name' | 'size' | 'rateBps' | 'durationMs' | 'parallel' | 'reverse' | 'bidir' | 'intervalMs' | 'backend'> & {
   qos: QoSSpec
   link: string | null
-  backend: string
   /** Seconds to wait for each flow. */
   timeout: number
   version: string

@@ -1,3 +1,4 @@
+import {setImmediate as yieldNow, setTimeout as sleep} from 'node:timers/promises'
 import {isOuroError, OuroError, type Flow} from '../../core/index.js'
 import {monoNowNs} from './clock.js'
 import {DataStamper} from './wire.js'
@@ -8,8 +9,6 @@ export const STALL_S = 5
 /** Writes between two yields to the event loop when flooding (so timers, reads and signals run). */
 const BATCH = 32
 
-const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Sends data SDUs of `size` bytes for `durationMs`: flooding, or paced to `rateBps` (bit/s) on the
