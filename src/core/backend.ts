@@ -55,6 +55,18 @@ export interface Endpoint {
    * Throws OuroError when the flow is down.
    */
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean
+  /**
+   * True when send() is done with the SDU by the time it returns (`done` has run): the caller may
+   * reuse the buffer at once, so synchronous writers need neither a copy nor a Promise per SDU.
+   */
+  readonly sendsInPlace?: boolean
+  /**
+   * Waits on the calling thread for the next SDU, at most SYNC_SLICE_MS: busy-polling when `busy`,
+   * else in a blocking read. Undefined when none came, or when the backend cannot take one now
+   * without its event (the caller then waits for events as usual). Throws as readSdu does.
+   * Only backends whose packets arrive off the event loop (native) have it.
+   */
+  readNow?(busy: boolean): Uint8Array | undefined
   rxQueueLen(): number
   txQueueLen(): number
   /** Marks the flow down (true) or up (false) and tells the peer (FLOW_DOWN / FLOW_UP there). */
@@ -65,6 +77,9 @@ export interface Endpoint {
   /** Set by the Flow that owns this endpoint: every event of the flow (FEventType values, or WRITABLE). */
   onEvent: ((type: number) => void) | undefined
 }
+
+/** Longest a synchronous read (Flow.readSync) holds the thread: bounds how late timers and signals run. */
+export const SYNC_SLICE_MS = 100
 
 /** Internal event: the send window opened again. Not an FEventType. */
 export const WRITABLE = 1 << 16

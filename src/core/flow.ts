@@ -29,6 +29,7 @@ export interface FlowSetMember {
   push(flow: Flow, type: number): void
 }
 
+const noop = (): void => {}
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8')
 
@@ -67,6 +68,8 @@ export class Flow extends EventEmitter {
   #openedAt = 0
   #state: FlowState = 'unallocated'
   #backend: BackendKind | undefined
+  /** A failed asynchronous send of writeSync(), thrown by the next writeSync(). */
+  #sendError: Error | undefined
 
   /** @internal Wraps a backend endpoint; use flowAlloc/flowAccept/flowJoin or `new Flow().alloc()`. */
   static fromEndpoint(ep: Endpoint, backend?: BackendKind): Flow {
@@ -186,10 +189,7 @@ export class Flow extends EventEmitter {
   }
 
   async #read(count: number | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
-    let ep = this.#live()
-    if ((this.#flags & FlowProperties.AccessMode) === FlowProperties.WriteOnly) {
-      throw new OuroError('EPERM', 'flow is write-only')
-    }
+    let ep = this.#readable()
     if (this.#remainder) return this.#cut(this.#remainder, count)
     const deadline = this.#rcvTimeoutMs === null ? null : performance.now() + this.#rcvTimeoutMs
     for (;;) {
@@ -206,9 +206,39 @@ export class Flow extends EventEmitter {
    * loops that poll (flood ping, perf receivers). Throws where read() would reject (EFLOWDOWN, ...).
    */
   tryRead(): Uint8Array | undefined {
-    const ep = this.#live()
+    const ep = this.#readable()
     if (this.#remainder) return this.#cut(this.#remainder, undefined)
     return ep.readSdu()
+  }
+
+  /**
+   * The next SDU, waiting for it on this thread: the event loop stops for at most SYNC_SLICE_MS
+   * (100 ms), so timers and signals run late by at most that much. With
+   * `busy` it spins instead of sleeping, for the lowest latency at the cost of a core (ping -F).
+   * Undefined when nothing came in time, or when the flow cannot be read without its events (then
+   * await read() or whenReady()). Where packets arrive through the event loop (embedded, see
+   * `syncIO`) it cannot wait and behaves as tryRead(). Throws where read() would reject.
+   */
+  readSync(opts?: {busy?: boolean}): Uint8Array | undefined {
+    const ep = this.#readable()
+    if (this.#remainder) return this.#cut(this.#remainder, undefined)
+    return ep.readNow ? ep.readNow(opts?.busy === true) : ep.readSdu()
+  }
+
+  /**
+   * True when readSync() and writeSync() do the backend's I/O on this thread (native): writeSync
+   * needs no copy and readSync can wait. False where packets move through the event loop (embedded).
+   */
+  get syncIO(): boolean {
+    return this.#live().readNow !== undefined
+  }
+
+  #readable(): Endpoint {
+    const ep = this.#live()
+    if ((this.#flags & FlowProperties.AccessMode) === FlowProperties.WriteOnly) {
+      throw new OuroError('EPERM', 'flow is write-only')
+    }
+    return ep
   }
 
   /** Resolves at the flow's next event (an SDU arrived, the window opened, the flow went down, ...). */
@@ -285,14 +315,38 @@ export class Flow extends EventEmitter {
     return this.#write(count === undefined ? bytes : bytes.subarray(0, count))
   }
 
-  async #write(sdu: Uint8Array): Promise<number> {
-    let ep = this.#live()
+  #writable(sdu: Uint8Array): Endpoint {
+    const ep = this.#live()
     if ((this.#flags & FlowProperties.AccessMode) === FlowProperties.ReadOnly) {
       throw new OuroError('EPERM', 'flow is read-only')
     }
     if (sdu.length > ep.maxSdu) {
       throw new OuroError('EMSGSIZE', `SDU of ${sdu.length} bytes is larger than the largest this flow carries (${ep.maxSdu})`)
     }
+    return ep
+  }
+
+  /**
+   * Writes `buf` as one SDU now, without a Promise: the bytes written, or 0 when the flow cannot
+   * take it now (send window or ring full; await whenReady() and try again). The buffer may be
+   * reused as soon as it returns: where sends complete asynchronously (embedded) the SDU is copied
+   * first, and a failure of that send is thrown by the next writeSync(). For flooding loops (perf).
+   */
+  writeSync(buf: Uint8Array): number {
+    if (!(buf instanceof Uint8Array)) throw new OuroError('EINVAL', 'writeSync takes a Uint8Array or a Buffer')
+    const ep = this.#writable(buf)
+    if (buf.length === 0) return 0
+    if (ep.sendsInPlace) return ep.send(buf, noop) ? buf.length : 0
+    const failed = this.#sendError
+    if (failed) {
+      this.#sendError = undefined
+      throw failed
+    }
+    return ep.send(new Uint8Array(buf), (err) => (this.#sendError ??= err)) ? buf.length : 0
+  }
+
+  async #write(sdu: Uint8Array): Promise<number> {
+    let ep = this.#writable(sdu)
     if (sdu.length === 0) return 0
     const deadline = this.#sndTimeoutMs === null ? null : performance.now() + this.#sndTimeoutMs
     for (;;) {

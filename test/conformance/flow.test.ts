@@ -264,6 +264,47 @@ for (const {kind, skip} of backendCases) {
       expect(flow.tryRead()).toBeUndefined()
     })
 
+    it('writeSync sends at once and the buffer is free again when it returns; readSync reads what came', async () => {
+      const flow = await connect()
+      const buf = Buffer.from('sync one')
+      expect(flow.writeSync(buf)).toBe(8)
+      buf.write('SYNC TWO')
+      expect(flow.writeSync(buf)).toBe(8)
+      expect(flow.writeSync(new Uint8Array(0))).toBe(0)
+      const got: string[] = []
+      while (got.length < 2) got.push(text(flow.readSync() ?? (await flow.read())))
+      expect(got).toEqual(['sync one', 'SYNC TWO'])
+      expect(flow.syncIO).toBe(kind === 'native')
+      expect(thrown(() => flow.writeSync(new Uint8Array(flow.maxSduSize + 1))).errnoName).toBe('EMSGSIZE')
+    })
+
+    it('round trips through readSync (blocking and busy) leave the flow whole: a burst read afterwards arrives complete', async () => {
+      const flow = await connect()
+      let onThread = 0
+      for (let i = 0; i < 300; i++) {
+        expect(flow.writeSync(Buffer.from(`ping ${i}`))).toBe(`ping ${i}`.length)
+        let sdu = flow.readSync({busy: i % 2 === 1})
+        if (sdu) onThread++
+        else sdu = await flow.read()
+        expect(text(sdu)).toBe(`ping ${i}`)
+        if (i % 32 === 31) await new Promise((resolve) => setImmediate(resolve))
+      }
+      // Native replies are taken on this thread; embedded ones only ever arrive through the event loop.
+      if (kind === 'native') expect(onThread).toBeGreaterThan(150)
+      else expect(onThread).toBe(0)
+      await flow.write('!burst 600')
+      const got: string[] = []
+      for (;;) {
+        try {
+          got.push(text(await flow.read()))
+        } catch (err) {
+          expect((err as OuroError).errnoName).toBe('EFLOWDOWN')
+          break
+        }
+      }
+      expect(got).toEqual(Array.from({length: 600}, (_, i) => `sdu ${i}`))
+    })
+
     it('reads can be aborted with an AbortSignal', async () => {
       const flow = await connect()
       flow.setRcvTimeout(null)
