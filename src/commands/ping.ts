@@ -16,6 +16,7 @@ export default class Ping extends OuroCommand {
     '<%= config.bin %> ping --listen myping',
     '<%= config.bin %> ping myping -c 5',
     '<%= config.bin %> ping myping -c 1000 -f -Q',
+    '<%= config.bin %> ping myping -c 10000 -F -Q',
     '<%= config.bin %> ping myping -d 10s -i 100 -s 1400 --qos data --json',
   ]
 
@@ -26,13 +27,14 @@ export default class Ping extends OuroCommand {
   }
 
   static override flags = {
-    listen: Flags.boolean({char: 'l', description: 'run as the server', exclusive: ['count', 'flood', 'interval', 'size', 'duration', 'timeofday']}),
+    listen: Flags.boolean({char: 'l', description: 'run as the server', exclusive: ['count', 'flood', 'flood-busy', 'interval', 'size', 'duration', 'timeofday']}),
     count: Flags.integer({char: 'c', description: 'number of requests (default: until interrupted)', min: 0}),
     interval: Flags.string({char: 'i', description: 'time between requests: ms by default, units ms, s, m, h, d (capped at 10 s)', default: '1000'}),
     size: Flags.integer({char: 's', description: 'packet size in bytes, 64..1500', default: 64}),
     duration: Flags.string({char: 'd', description: 'test duration (sets count = duration / interval); units as --interval'}),
     qos: qosFlag({description: 'QoS of the flow (default raw, as oping)'}),
     flood: Flags.boolean({char: 'f', description: 'send the next request as soon as the reply arrives'}),
+    'flood-busy': Flags.boolean({char: 'F', description: 'flood, busy-polling for each reply: lowest latency, keeps one core busy (waits in a blocking read otherwise)'}),
     quiet: Flags.boolean({char: 'Q', description: 'print only the final statistics (server: no per-packet lines)'}),
     timeofday: Flags.boolean({char: 'D', description: 'prefix each reply with the time of day [sec.usec]'}),
     timeout: timeoutFlag({default: 20}),
@@ -55,10 +57,10 @@ export default class Ping extends OuroCommand {
     for (const line of settings.notes) this.note(line)
     const text = !flags.json
     const summary = await pingClient(
-      {name: args.name, ...settings, qos: flags.qos ?? QoS.raw, flood: flags.flood, timeout: flags.timeout},
+      {name: args.name, ...settings, qos: flags.qos ?? QoS.raw, flood: flags.flood, busy: flags['flood-busy'], timeout: flags.timeout},
       (e) => {
         if (!text) return
-        if (e.type === 'start' && !flags.quiet) this.log(formatPingStart(e.name, e.size, e.count))
+        if (e.type === 'start' && !flags.quiet) this.log(formatPingStart(e.name, e.size, e.count, e.busy))
         else if (e.type === 'reply' && !flags.quiet) this.log(formatPingReply(args.name!, e.reply, flags.timeofday))
         else if (e.type === 'invalid') this.log(e.why === 'id' ? 'Invalid id.' : 'Invalid message.')
         else if (e.type === 'timeout') this.log('Server timed out.')

@@ -6,8 +6,9 @@ export function formatRtt(ms: number): string {
 }
 
 /** oping's first line (a blank line follows it). */
-export function formatPingStart(name: string, size: number, count: number): string {
-  return `Pinging ${name} with ${size} bytes of data (${count} packets):\n`
+/** oping's first line; a busy-polling flood says so, as `oping -F` does. */
+export function formatPingStart(name: string, size: number, count: number, busy = false): string {
+  return `Pinging ${name} with ${size} bytes of data (${count} packets${busy ? ', busy-poll' : ''}):\n`
 }
 
 /** `[sec.usec] ` as oping's -D prints it (CLOCK_REALTIME). */

@@ -136,6 +136,8 @@ export interface PingOptions {
   size: number
   qos: QoSSpec
   flood: boolean
+  /** Flood, busy-polling for each reply (oping -F): lowest latency, one core spinning. Implies flood. */
+  busy?: boolean
   /** Seconds to wait for the flow. */
   timeout: number
   signal?: AbortSignal
@@ -155,6 +157,7 @@ export interface PingSummary {
   size: number
   count: number
   flood: boolean
+  busy: boolean
   qos: string
   transmitted: number
   received: number
@@ -168,7 +171,7 @@ export interface PingSummary {
 }
 
 export type PingClientEvent =
-  | {type: 'start'; name: string; size: number; count: number}
+  | {type: 'start'; name: string; size: number; count: number; busy: boolean}
   | {type: 'reply'; reply: PingReply}
   | {type: 'invalid'; why: 'type' | 'id'}
   | {type: 'timeout'}
@@ -197,7 +200,8 @@ async function runPing(flow: Flow, opts: PingOptions, onEvent: (e: PingClientEve
   const buf = Buffer.alloc(opts.size)
   // oping's reader: a receive timeout of interval (whole seconds) + 2 s.
   flow.setRcvTimeout(Math.floor(opts.intervalMs / 1000) + 2)
-  onEvent({type: 'start', name: opts.name, size: opts.size, count: opts.count})
+  const busy = opts.busy === true
+  onEvent({type: 'start', name: opts.name, size: opts.size, count: opts.count, busy})
   const started = performance.now()
 
   const take = (sdu: Uint8Array): void => {
@@ -221,9 +225,12 @@ async function runPing(flow: Flow, opts: PingOptions, onEvent: (e: PingClientEve
     await flow.write(buf)
   }
 
+  // Flood replies are awaited on this thread where the backend allows it (native), as oping's
+  // blocking read (or its busy-poll, -F) does: no event-loop hop between the reply and its time.
+  const waitHere = opts.flood || busy
   const read = async (): Promise<boolean> => {
     try {
-      take(await flow.read(undefined, {signal: opts.signal}))
+      take((waitHere ? flow.readSync({busy}) : undefined) ?? (await flow.read(undefined, {signal: opts.signal})))
       return true
     } catch (err) {
       if (isOuroError(err, 'ETIMEDOUT')) {
@@ -236,12 +243,12 @@ async function runPing(flow: Flow, opts: PingOptions, onEvent: (e: PingClientEve
     }
   }
 
-  if (opts.flood) {
+  if (waitHere) {
     while (sent < opts.count && !opts.signal?.aborted) {
       await send()
       if (!(await read())) break
-      // A blocking flood never yields otherwise: let timers, signals and I/O run now and then.
-      if ((sent & 63) === 0) await new Promise((resolve) => setImmediate(resolve))
+      // A flood never yields otherwise: let timers, signals, I/O and the flow's events run now and then.
+      if ((sent & 31) === 0) await new Promise((resolve) => setImmediate(resolve))
     }
   } else {
     let stop = false
@@ -277,7 +284,8 @@ function summarize(
     name: opts.name,
     size: opts.size,
     count: opts.count,
-    flood: opts.flood,
+    flood: opts.flood || opts.busy === true,
+    busy: opts.busy === true,
     qos: opts.qos.toString(),
     transmitted: r.sent,
     received: stats.count,

@@ -83,6 +83,15 @@ describe('ouro ping', () => {
     expect(s.rtt.p99).toBeLessThanOrEqual(s.rtt.max!)
   })
 
+  it('--flood-busy (-F): oping\'s busy-poll line, every reply', async () => {
+    const server = start(['ping', '--listen', 'e2e-ping-busy', '-Q'])
+    await server.waitFor(/server started/)
+    const result = await runOuro(['ping', 'e2e-ping-busy', '-c', '50', '-F'], env)
+    expect(result.code).toBe(0)
+    expect(result.stdout.split('\n')[0]).toBe('Pinging e2e-ping-busy with 64 bytes of data (50 packets, busy-poll):')
+    expect(result.stdout).toMatch(/\n50 packets transmitted, 50 received, 0 out-of-order, 0% packet loss/)
+  })
+
   it('a client without a name, and a bad interval, are one-line usage errors', async () => {
     const [noName, bad] = await Promise.all([runOuro(['ping'], env), runOuro(['ping', 'x', '-i', 'often'], env)])
     expect(noName.stderr).toMatch(/^ouro ping: ping needs a NAME .*\[EINVAL\]\n$/)
@@ -246,6 +255,12 @@ describe.skipIf(nativeSkip !== undefined)('interop with the stock tools (native 
       expect(result.code).toBe(0)
       expect(result.stdout).toMatch(/3 packets transmitted, 3 received, 0 out-of-order, 0% packet loss/)
       expect(result.stdout.match(/^64 bytes from .*: seq=\d time=/gm)).toHaveLength(3)
+      // The floods wait for each reply on the main thread (blocking read, busy-poll).
+      for (const mode of ['-f', '-F']) {
+        const flood = await runOuro(['ping', name, '-c', '500', mode, '-Q'], {...env, ...nativeEnv})
+        expect(flood.code).toBe(0)
+        expect(flood.stdout).toMatch(/500 packets transmitted, 500 received, 0 out-of-order, 0% packet loss/)
+      }
     } finally {
       server.child.kill('SIGTERM')
       irm('name', 'unregister', name, 'layer', layer!)

@@ -109,6 +109,7 @@ describe('output, as oping prints it', () => {
     size: 64,
     count: 3,
     flood: false,
+    busy: false,
     qos: 'raw',
     transmitted: 3,
     received: 3,

@@ -6,6 +6,10 @@ import {DataStamper} from './wire.js'
 /** A write that waits longer than this (send window or ring full, peer gone) ends the test. */
 export const STALL_S = 5
 
+function stalled(): OuroError {
+  return new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window, ring or packet pool full: is the peer still reading?)`)
+}
+
 /** Writes between two yields to the event loop when flooding (so timers, reads and signals run). */
 const BATCH = 32
 
@@ -50,6 +54,9 @@ export class PacedSender {
     const end = start + this.durationMs
     const perMs = rateBps === null ? 0 : rateBps / 8 / size / 1000
     let batch = 0
+    // Native writes run in place: no Promise per SDU, one yield per batch (as `ocbr -f` loops, with breaks).
+    const sync = flow.syncIO
+    let lastWrite = start
     flow.setSndTimeout(STALL_S)
     try {
       for (;;) {
@@ -65,7 +72,11 @@ export class PacedSender {
           }
         }
         stamper.stamp(this.packets, monoNowNs())
-        await flow.write(buf)
+        if (!sync) await flow.write(buf)
+        else if (flow.writeSync(buf) === 0) {
+          await this.#whenWritable(lastWrite)
+          continue
+        } else lastWrite = now
         this.packets++
         this.bytes += size
         if (++batch >= BATCH) {
@@ -75,9 +86,20 @@ export class PacedSender {
       }
     } catch (err) {
       if (!isOuroError(err, 'ETIMEDOUT')) throw err
-      throw new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window, ring or packet pool full: is the peer still reading?)`)
+      throw stalled()
     } finally {
       this.endedAt = performance.now()
+    }
+  }
+
+  /** Waits for the flow to take data again (writeSync returned 0); throws once it took none for STALL_S. */
+  async #whenWritable(lastWrite: number): Promise<void> {
+    const left = lastWrite + STALL_S * 1000 - performance.now()
+    if (left <= 0) throw stalled()
+    try {
+      await this.flow.whenReady(AbortSignal.timeout(Math.ceil(left)))
+    } catch (err) {
+      if (!isOuroError(err, 'ECANCELED')) throw err
     }
   }
 }
