@@ -47,8 +47,10 @@ export interface Endpoint {
   /**
    * The next queued SDU, or undefined when none is queued and the flow is up.
    * Throws OuroError EFLOWDOWN / EFLOWPEER when nothing is queued and the flow is down / its peer timed out.
+   * `into` (at least maxSdu bytes) is a buffer the backend may read the SDU into: the result is then
+   * a view of it, valid until the next read into it. Backends that already hold the SDU return it.
    */
-  readSdu(): Uint8Array | undefined
+  readSdu(into?: Uint8Array): Uint8Array | undefined
   /**
    * Sends one SDU. Returns false, sending nothing, when the flow cannot take it now (send window
    * closed); the backend then signals `writable`. `done` runs once the buffer may be reused.
@@ -56,17 +58,17 @@ export interface Endpoint {
    */
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean
   /**
-   * True when send() is done with the SDU by the time it returns (`done` has run): the caller may
-   * reuse the buffer at once, so synchronous writers need neither a copy nor a Promise per SDU.
+   * Sends one SDU on the calling thread, done with the buffer when it returns (no callback, no
+   * copy), waiting at most SYNC_SLICE_MS for room. False as for send(). Native only.
    */
-  readonly sendsInPlace?: boolean
+  sendNow?(sdu: Uint8Array): boolean
   /**
    * Waits on the calling thread for the next SDU, at most SYNC_SLICE_MS: busy-polling when `busy`,
    * else in a blocking read. Undefined when none came, or when the backend cannot take one now
    * without its event (the caller then waits for events as usual). Throws as readSdu does.
    * Only backends whose packets arrive off the event loop (native) have it.
    */
-  readNow?(busy: boolean): Uint8Array | undefined
+  readNow?(busy: boolean, into?: Uint8Array): Uint8Array | undefined
   rxQueueLen(): number
   txQueueLen(): number
   /** Marks the flow down (true) or up (false) and tells the peer (FLOW_DOWN / FLOW_UP there). */

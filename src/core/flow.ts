@@ -29,7 +29,6 @@ export interface FlowSetMember {
   push(flow: Flow, type: number): void
 }
 
-const noop = (): void => {}
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8')
 
@@ -43,6 +42,13 @@ function toMs(seconds: number | null | undefined, what: string): number | null {
 
 export function waitOptions(opts: CallOptions | undefined): WaitOptions {
   return {timeoutMs: toMs(opts?.timeout, 'timeout'), signal: opts?.signal}
+}
+
+function checkInto(into: Uint8Array | undefined, ep: Endpoint): Uint8Array | undefined {
+  if (into === undefined) return undefined
+  if (!(into instanceof Uint8Array)) throw new OuroError('EINVAL', 'into must be a Uint8Array or a Buffer')
+  if (into.length < ep.maxSdu) throw new OuroError('EINVAL', `into must hold the largest SDU (${ep.maxSdu} bytes), got ${into.length}`)
+  return into
 }
 
 function checkCount(count: number | undefined): void {
@@ -204,11 +210,13 @@ export class Flow extends EventEmitter {
   /**
    * The next SDU if one is queued, else undefined at once: no Promise, no error on the empty path, for
    * loops that poll (flood ping, perf receivers). Throws where read() would reject (EFLOWDOWN, ...).
+   * With `into` (a buffer of at least maxSduSize bytes) nothing is allocated where the backend reads
+   * into it (native): the SDU is then a view of `into`, valid until the next read into it.
    */
-  tryRead(): Uint8Array | undefined {
+  tryRead(into?: Uint8Array): Uint8Array | undefined {
     const ep = this.#readable()
     if (this.#remainder) return this.#cut(this.#remainder, undefined)
-    return ep.readSdu()
+    return ep.readSdu(checkInto(into, ep))
   }
 
   /**
@@ -218,19 +226,22 @@ export class Flow extends EventEmitter {
    * Undefined when nothing came in time, or when the flow cannot be read without its events (then
    * await read() or whenReady()). Where packets arrive through the event loop (embedded, see
    * `syncIO`) it cannot wait and behaves as tryRead(). Throws where read() would reject.
+   * `into`: as for tryRead.
    */
-  readSync(opts?: {busy?: boolean}): Uint8Array | undefined {
+  readSync(opts?: {busy?: boolean; into?: Uint8Array}): Uint8Array | undefined {
     const ep = this.#readable()
     if (this.#remainder) return this.#cut(this.#remainder, undefined)
-    return ep.readNow ? ep.readNow(opts?.busy === true) : ep.readSdu()
+    const into = checkInto(opts?.into, ep)
+    return ep.readNow ? ep.readNow(opts?.busy === true, into) : ep.readSdu(into)
   }
 
   /**
    * True when readSync() and writeSync() do the backend's I/O on this thread (native): writeSync
-   * needs no copy and readSync can wait. False where packets move through the event loop (embedded).
+   * needs no copy and both can wait. False where packets move through the event loop (embedded).
    */
   get syncIO(): boolean {
-    return this.#live().readNow !== undefined
+    const ep = this.#live()
+    return ep.readNow !== undefined && ep.sendNow !== undefined
   }
 
   #readable(): Endpoint {
@@ -328,15 +339,16 @@ export class Flow extends EventEmitter {
 
   /**
    * Writes `buf` as one SDU now, without a Promise: the bytes written, or 0 when the flow cannot
-   * take it now (send window or ring full; await whenReady() and try again). The buffer may be
-   * reused as soon as it returns: where sends complete asynchronously (embedded) the SDU is copied
-   * first, and a failure of that send is thrown by the next writeSync(). For flooding loops (perf).
+   * take it now (send window, ring or packet pool full; await whenReady() and try again). On native
+   * it may wait on this thread up to 100 ms for room, as a blocking flow_write does. The buffer may
+   * be reused as soon as it returns: where sends complete asynchronously (embedded) the SDU is
+   * copied first, and a failure of that send is thrown by the next writeSync(). For flooding loops.
    */
   writeSync(buf: Uint8Array): number {
     if (!(buf instanceof Uint8Array)) throw new OuroError('EINVAL', 'writeSync takes a Uint8Array or a Buffer')
     const ep = this.#writable(buf)
     if (buf.length === 0) return 0
-    if (ep.sendsInPlace) return ep.send(buf, noop) ? buf.length : 0
+    if (ep.sendNow) return ep.sendNow(buf) ? buf.length : 0
     const failed = this.#sendError
     if (failed) {
       this.#sendError = undefined

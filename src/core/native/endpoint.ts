@@ -75,9 +75,12 @@ export class NativeEndpoint implements Endpoint {
    * credit above stays exact; a quiet wait (every event drained) clears it.
    */
   #ahead = 0
-  /** The fd is in blocking-read mode (RNOBLOCK cleared, receive timeout SYNC_SLICE_MS), for readNow(). */
-  #blocking = false
-  readonly sendsInPlace = true
+  /** Reads block (RNOBLOCK cleared, receive timeout SYNC_SLICE_MS): readNow() waits in flow_read. */
+  #readBlocking = false
+  /** Writes block (WNOBLOCK cleared, send timeout SYNC_SLICE_MS): sendNow() waits in flow_write. */
+  #writeBlocking = false
+  /** When a write was first refused (ring, window or pool full), until one goes through. */
+  #blockedSince: number | undefined
   /** Cancels the pending poll of a full tx ring. */
   #writablePoll: (() => void) | undefined
   #stats: FlowStats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0}
@@ -153,17 +156,18 @@ export class NativeEndpoint implements Endpoint {
     this.#host.reactor.ahead -= n
   }
 
-  readSdu(): Uint8Array | undefined {
+  readSdu(into?: Uint8Array): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
-    if (this.#blocking && !this.#host.lockHazard()) this.#setBlocking(false)
-    const {lib, readBuf} = this.#host
+    if (this.#readBlocking) this.#setMode('read', false)
+    const {lib} = this.#host
+    const buf = into ?? this.#host.readBuf
     for (let tries = 0; tries < 8; tries++) {
       // Never read ahead of the events (see #rxCredit); once the peer is gone it writes no more.
       if (this.#rxCredit <= 0 && this.#state === 'up') return undefined
-      const n = lib.dev.flow_read(this.id, readBuf, readBuf.length)
+      const n = lib.dev.flow_read(this.id, buf, buf.length)
       if (n > 0) {
         this.#takeCredit()
-        return this.#copyOut(n)
+        return this.#delivered(n, into)
       }
       if (n === 0) {
         this.#takeCredit()
@@ -197,20 +201,21 @@ export class NativeEndpoint implements Endpoint {
    * read). Announced packets and the end of the flow go through readSdu; otherwise the read may
    * take a packet ahead of its event, within the bounds of AHEAD_MAX and AHEAD_RING_MAX.
    */
-  readNow(busy: boolean): Uint8Array | undefined {
+  readNow(busy: boolean, into?: Uint8Array): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
-    if (this.#rxCredit > 0 || this.#state !== 'up') return this.readSdu()
-    const {lib, readBuf, reactor} = this.#host
+    if (this.#rxCredit > 0 || this.#state !== 'up') return this.readSdu(into)
+    const {lib, reactor} = this.#host
+    const buf = into ?? this.#host.readBuf
     if (reactor.ahead >= AHEAD_MAX || this.#host.lockHazard()) return undefined
     if (lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) > AHEAD_RING_MAX) return undefined
-    if (busy ? this.#blocking : !this.#blocking) this.#setBlocking(!busy)
+    if (this.#readBlocking === busy) this.#setMode('read', !busy)
     const until = performance.now() + SYNC_SLICE_MS
     for (;;) {
-      const n = lib.dev.flow_read(this.id, readBuf, readBuf.length)
+      const n = lib.dev.flow_read(this.id, buf, buf.length)
       if (n > 0) {
         this.#ahead++
         reactor.ahead++
-        return this.#copyOut(n)
+        return this.#delivered(n, into)
       }
       if (n === 0 || n === -EAGAIN || n === -ETIMEDOUT) {
         // Busy: spin until the slice is spent (or an event says the flow went down).
@@ -225,25 +230,41 @@ export class NativeEndpoint implements Endpoint {
     }
   }
 
-  /** Switches the fd between non-blocking reads and reads that block for at most SYNC_SLICE_MS. */
-  #setBlocking(on: boolean): void {
-    const {fccntl} = this.#host.lib
-    if (on) {
-      const ret = fccntl.setTimeo(this.id, FCCNTL.FLOWSRCVTIMEO, toTimespec(SYNC_SLICE_MS))
-      if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the receive timeout of flow ${this.id}`)
+  /**
+   * Switches reads or writes of the fd between non-blocking and blocking for at most SYNC_SLICE_MS
+   * (each switch raises FLOW_UP at the peer, which ignores it: switches happen only when a flow
+   * changes between synchronous and event-driven use). Not while a dealloc holds the library's lock.
+   */
+  #setMode(which: 'read' | 'write', blocking: boolean): void {
+    if (this.#host.lockHazard()) return
+    if (blocking) {
+      const cmd = which === 'read' ? FCCNTL.FLOWSRCVTIMEO : FCCNTL.FLOWSSNDTIMEO
+      const ret = this.#host.lib.fccntl.setTimeo(this.id, cmd, toTimespec(SYNC_SLICE_MS))
+      if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the ${which} timeout of flow ${this.id}`)
     }
-    const ret = fccntl.setFlags(this.id, (on ? BASE_FLAGS & ~FLOWF.RNOBLOCK : BASE_FLAGS) | (this.#downBySelf ? FLOWF.DOWN : 0))
-    if (ret < 0) throw OuroError.fromErrno(ret, `cannot change the read mode of flow ${this.id}`)
-    this.#blocking = on
+    if (which === 'read') this.#readBlocking = blocking
+    else this.#writeBlocking = blocking
+    this.#applyFlags(this.#downBySelf)
+  }
+
+  #applyFlags(down: boolean): void {
+    let flags = BASE_FLAGS
+    if (this.#readBlocking) flags &= ~FLOWF.RNOBLOCK
+    if (this.#writeBlocking) flags &= ~FLOWF.WNOBLOCK
+    if (down) flags |= FLOWF.DOWN
+    const ret = this.#host.lib.fccntl.setFlags(this.id, flags)
+    if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the flags of flow ${this.id}`)
   }
 
   /**
-   * The packet just read into the shared buffer, as its own Buffer. Buffer.allocUnsafe takes SDUs
-   * up to 4 KiB from Node's pool: a quarter of the cost of a fresh Uint8Array of 1400 bytes.
+   * The packet of `n` bytes just read: a view of the caller's buffer, or a copy of the shared one in
+   * a Buffer of its own (Buffer.allocUnsafe takes SDUs up to 4 KiB from Node's pool: a quarter of
+   * the cost of a fresh 1400-byte Uint8Array).
    */
-  #copyOut(n: number): Buffer {
+  #delivered(n: number, into: Uint8Array | undefined): Uint8Array {
     this.#stats.pktsIn++
     this.#stats.bytesIn += n
+    if (into) return into.subarray(0, n)
     const sdu = Buffer.allocUnsafe(n)
     this.#host.readBuf.copy(sdu, 0, 0, n)
     return sdu
@@ -255,19 +276,37 @@ export class NativeEndpoint implements Endpoint {
   }
 
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean {
+    if (this.#writeBlocking) this.#setMode('write', false)
+    if (!this.#write(sdu)) return false
+    done()
+    return true
+  }
+
+  /**
+   * Writes on this thread, waiting up to SYNC_SLICE_MS for a free packet block or an open FRCT
+   * window as a blocking flow_write does (0.23 signals both; polling for them from the event loop
+   * lost a third of the rate at 8 KiB, where the pool holds 128 blocks). A nearly full tx ring is
+   * still never written to (see #refreshCredit): a blocked ring write would drop the packet.
+   */
+  sendNow(sdu: Uint8Array): boolean {
+    if (!this.#writeBlocking) this.#setMode('write', true)
+    return this.#write(sdu)
+  }
+
+  #write(sdu: Uint8Array): boolean {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     if (this.#state !== 'up') throw this.#downError()
     if (this.#credit <= 0 && !this.#refreshCredit()) return false
     const n = this.#host.lib.dev.flow_write(this.id, sdu, sdu.length)
-    if (n === -EAGAIN) {
+    if (n === -EAGAIN || n === -ETIMEDOUT) {
       this.#pollWritable(false)
       return false
     }
     if (n < 0) throw OuroError.fromErrno(n, `write on flow ${this.id}`)
+    this.#blockedSince = undefined
     this.#credit--
     this.#stats.pktsOut++
     this.#stats.bytesOut += sdu.length
-    done()
     return true
   }
 
@@ -288,20 +327,21 @@ export class NativeEndpoint implements Endpoint {
   }
 
   /**
-   * No event says "room again": poll the ring (or just retry, for a closed FRCT window). A reader
-   * that keeps up frees room within a fraction of a millisecond, so the first SPIN_MS poll on every
-   * turn of the event loop and resume once a batch fits; after that, a slow reader is polled every
-   * millisecond until the ring is half empty.
+   * No event says "room again": poll the ring, or just retry (a closed FRCT window, or no free
+   * block in the packet pool, where 0.23's blocking calls would wait on a condition). A reader that
+   * keeps up frees room within a fraction of a millisecond, so for SPIN_MS after a write was first
+   * refused, poll on every turn of the event loop and resume once a batch fits; after that, poll
+   * every millisecond (a full ring until it is half empty).
    */
   #pollWritable(ring: boolean): void {
     if (this.#writablePoll) return
-    const spinUntil = performance.now() + SPIN_MS
+    const since = (this.#blockedSince ??= performance.now())
     const tick = (): void => {
       this.#writablePoll = undefined
       if (this.#closed) return
       if (ring && !this.#host.lockHazard()) {
         const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
-        const spinning = performance.now() < spinUntil
+        const spinning = performance.now() - since < SPIN_MS
         if (queued >= (spinning ? RING_HIGH - 128 : RING_LOW) && this.#state === 'up') {
           this.#schedulePoll(tick, spinning)
           return
@@ -310,7 +350,7 @@ export class NativeEndpoint implements Endpoint {
       }
       this.onEvent?.(WRITABLE)
     }
-    this.#schedulePoll(tick, ring)
+    this.#schedulePoll(tick, performance.now() - since < SPIN_MS)
   }
 
   #schedulePoll(tick: () => void, now: boolean): void {
@@ -340,9 +380,7 @@ export class NativeEndpoint implements Endpoint {
   setDown(down: boolean): void {
     if (this.#closed || down === this.#downBySelf) return
     if (this.#host.lockHazard()) throw new OuroError('EBUSY', 'libouroboros is blocked in a flow_dealloc; cannot change flags')
-    const read = this.#blocking ? BASE_FLAGS & ~FLOWF.RNOBLOCK : BASE_FLAGS
-    const ret = this.#host.lib.fccntl.setFlags(this.id, read | (down ? FLOWF.DOWN : 0))
-    if (ret < 0) throw OuroError.fromErrno(ret, `cannot mark flow ${this.id} ${down ? 'down' : 'up'}`)
+    this.#applyFlags(down)
     this.#downBySelf = down
   }
 

@@ -27,11 +27,13 @@ export class PerfSession {
 
   async #loop(): Promise<void> {
     const flow = this.flow
+    const rxBuf = new Uint8Array(flow.maxSduSize)
     for (;;) {
       let sdu: Uint8Array
       try {
-        // Whatever is queued is taken without a Promise each; the loop awaits only when it ran dry.
-        sdu = flow.tryRead() ?? (await flow.read())
+        // Whatever is queued is taken without a Promise each (and, on native, into one buffer);
+        // the loop awaits only when it ran dry.
+        sdu = flow.tryRead(rxBuf) ?? (await flow.read())
       } catch (err) {
         this.endedBy = err as Error
         break
