@@ -64,11 +64,13 @@ export interface Endpoint {
   sendNow?(sdu: Uint8Array): boolean
   /**
    * Waits on the calling thread for the next SDU, at most SYNC_SLICE_MS: busy-polling when `busy`,
-   * else in a blocking read. Undefined when none came, or when the backend cannot take one now
-   * without its event (the caller then waits for events as usual). Throws as readSdu does.
-   * Only backends whose packets arrive off the event loop (native) have it.
+   * else in a blocking read. Undefined when none came. Throws as readSdu does. The flow may raise
+   * no events until resumeEvents() (which readSdu calls itself). Only backends whose packets arrive
+   * off the event loop (native) have it.
    */
   readNow?(busy: boolean, into?: Uint8Array): Uint8Array | undefined
+  /** Returns a flow read with readNow() to event-driven operation (before waiting for its events). */
+  resumeEvents?(): void
   rxQueueLen(): number
   txQueueLen(): number
   /** Marks the flow down (true) or up (false) and tells the peer (FLOW_DOWN / FLOW_UP there). */

@@ -221,10 +221,11 @@ export class Flow extends EventEmitter {
 
   /**
    * The next SDU, waiting for it on this thread: the event loop stops for at most SYNC_SLICE_MS
-   * (100 ms), so timers and signals run late by at most that much. With
-   * `busy` it spins instead of sleeping, for the lowest latency at the cost of a core (ping -F).
-   * Undefined when nothing came in time, or when the flow cannot be read without its events (then
-   * await read() or whenReady()). Where packets arrive through the event loop (embedded, see
+   * (100 ms), so timers and signals run late by at most that much. With `busy` it spins instead of
+   * sleeping, for the lowest latency at the cost of a core (ping -F). Undefined when nothing came in
+   * time. While a native flow is read this way it raises no events (its FlowSet and 'event'
+   * listeners hear nothing; a read that finds it down reports that); read(), whenReady() and any
+   * other wait return it to events. Where packets arrive through the event loop (embedded, see
    * `syncIO`) it cannot wait and behaves as tryRead(). Throws where read() would reject.
    * `into`: as for tryRead.
    */
@@ -278,6 +279,7 @@ export class Flow extends EventEmitter {
   /** Waits for the next event on this flow, or rejects at the deadline / on abort. */
   #wait(deadline: number | null, signal: AbortSignal | undefined, what: string): Promise<void> {
     if (signal?.aborted) return Promise.reject(abortError(signal))
+    this.#ep?.resumeEvents?.()
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       const done = (): void => {

@@ -305,6 +305,22 @@ for (const {kind, skip} of backendCases) {
       expect(got).toEqual(Array.from({length: 600}, (_, i) => `sdu ${i}`))
     })
 
+    it('readSync reports the end of the flow as read() does', async () => {
+      const flow = await connect()
+      await flow.write('!dealloc')
+      const deadline = performance.now() + 10_000
+      let err: OuroError | undefined
+      while (!err && performance.now() < deadline) {
+        try {
+          if (!flow.readSync()) await new Promise((resolve) => setImmediate(resolve))
+        } catch (e) {
+          err = e as OuroError
+        }
+      }
+      expect(err?.errnoName).toBe('EFLOWDOWN')
+      expect(flow.state).toBe('down')
+    })
+
     it('reads can be aborted with an AbortSignal', async () => {
       const flow = await connect()
       flow.setRcvTimeout(null)

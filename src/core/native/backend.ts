@@ -460,7 +460,6 @@ export class NativeBackend implements Backend, EndpointHost {
       openFlows: this.#flows.size,
       abandonedFlows: this.#abandoned.size,
       stuckDeallocs: this.#stuckDeallocs,
-      readAhead: this.reactor.ahead,
       maxSdu: this.maxSdu,
     }
   }

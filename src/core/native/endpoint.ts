@@ -23,14 +23,6 @@ const RING_LOW = 512
 const SPIN_MS = 2
 /** Flags every native flow runs with: read/write, no partial reads, never blocking the event loop. */
 export const BASE_FLAGS = FLOWF.RDWR | FLOWF.WNOPART | FLOWF.RNOPART | FLOWF.RNOBLOCK | FLOWF.WNOBLOCK
-/**
- * Synchronous reads may take packets before their events are drained (see #ahead), at most this
- * many over all flows, and only while the flow's ring holds at most AHEAD_RING_MAX packets: the
- * set's 1024 event slots then hold the ring's events, the ones read ahead, and a wide margin.
- */
-const AHEAD_MAX = 128
-const AHEAD_RING_MAX = 256
-
 /** What endpoints share with their backend. */
 export interface EndpointHost {
   readonly lib: NativeLib
@@ -70,11 +62,11 @@ export class NativeEndpoint implements Endpoint {
    */
   #rxCredit = 0
   /**
-   * Packets readNow() took before their FLOW_PKT event was drained (the reader waited on the ring,
-   * not on the event). Their events, when drained, pay this back instead of granting credit, so the
-   * credit above stays exact; a quiet wait (every event drained) clears it.
+   * The flow is out of the reactor's set while readNow() reads it on the main thread: it raises no
+   * events then (so reads owe no credit and nothing wakes the event thread per packet), and its
+   * state follows what reads and writes return. Any event-driven use puts it back (#watch).
    */
-  #ahead = 0
+  #direct = false
   /** Reads block (RNOBLOCK cleared, receive timeout SYNC_SLICE_MS): readNow() waits in flow_read. */
   #readBlocking = false
   /** Writes block (WNOBLOCK cleared, send timeout SYNC_SLICE_MS): sendNow() waits in flow_write. */
@@ -94,9 +86,23 @@ export class NativeEndpoint implements Endpoint {
     this.maxSdu = host.readBuf.length
     const ret = host.lib.fccntl.setFlags(fd, BASE_FLAGS)
     if (ret < 0) throw OuroError.fromErrno(ret, `cannot make flow ${fd} non-blocking`)
-    host.reactor.add(fd, (type) => this.#event(type), () => this.#idle())
+    this.#watch()
+  }
+
+  /** Puts the flow in the reactor's set; what its ring holds already is credited. */
+  #watch(): void {
+    const host = this.#host
+    host.reactor.add(this.id, (type) => this.#event(type), () => this.#idle())
+    this.#direct = false
     // Packets queued before fset_add raised no events (fset_add raises one, counted when it arrives).
-    if (!host.lockHazard()) this.#rxCredit = Math.max(0, host.lib.fccntl.queueLen(fd, FCCNTL.FLOWGRXQLEN) - 1)
+    if (!host.lockHazard()) this.#rxCredit = Math.max(0, host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) - 1)
+  }
+
+  /** Back to event-driven operation after readNow() (reads of the event loop, waits for events). */
+  resumeEvents(): void {
+    if (!this.#direct || this.#closed) return
+    if (this.#readBlocking) this.#setMode('read', false)
+    this.#watch()
   }
 
   /**
@@ -104,7 +110,6 @@ export class NativeEndpoint implements Endpoint {
    * before fset_add, or left over when a read took a packet from FRCT's reordering queue): allow them.
    */
   #idle(): void {
-    this.#payAhead(this.#ahead)
     if (this.#closed || this.#rxCredit > 0 || this.#host.lockHazard()) return
     const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN)
     if (queued <= 0) return
@@ -124,8 +129,7 @@ export class NativeEndpoint implements Endpoint {
   #event(type: number): void {
     switch (type) {
       case FEventType.FlowPkt:
-        if (this.#ahead > 0) this.#payAhead(1)
-        else this.#rxCredit++
+        this.#rxCredit++
         break
       case FEventType.FlowDown:
         if (this.#state === 'up') this.#state = 'down'
@@ -151,14 +155,9 @@ export class NativeEndpoint implements Endpoint {
     return new OuroError('EFLOWDOWN', `flow ${this.id} to "${this.name}": ${why}`)
   }
 
-  #payAhead(n: number): void {
-    this.#ahead -= n
-    this.#host.reactor.ahead -= n
-  }
-
   readSdu(into?: Uint8Array): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
-    if (this.#readBlocking) this.#setMode('read', false)
+    this.resumeEvents()
     const {lib} = this.#host
     const buf = into ?? this.#host.readBuf
     for (let tries = 0; tries < 8; tries++) {
@@ -197,33 +196,31 @@ export class NativeEndpoint implements Endpoint {
   }
 
   /**
-   * The next SDU, waiting on this thread at most SYNC_SLICE_MS (busy-polling, or in a blocking
-   * read). Announced packets and the end of the flow go through readSdu; otherwise the read may
-   * take a packet ahead of its event, within the bounds of AHEAD_MAX and AHEAD_RING_MAX.
+   * The next SDU, waiting on this thread at most SYNC_SLICE_MS (busy-polling, or in a blocking read).
+   * The first call takes the flow out of the reactor's set (see #direct), after taking what its
+   * events announced; reads need no credit from then on.
    */
   readNow(busy: boolean, into?: Uint8Array): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
-    if (this.#rxCredit > 0 || this.#state !== 'up') return this.readSdu(into)
-    const {lib, reactor} = this.#host
-    const buf = into ?? this.#host.readBuf
-    if (reactor.ahead >= AHEAD_MAX || this.#host.lockHazard()) return undefined
-    if (lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) > AHEAD_RING_MAX) return undefined
+    if (!this.#direct) {
+      if (this.#rxCredit > 0 || this.#state !== 'up' || this.#host.lockHazard()) return this.readSdu(into)
+      this.#host.reactor.remove(this.id)
+      this.#direct = true
+    }
     if (this.#readBlocking === busy) this.#setMode('read', !busy)
+    const {lib} = this.#host
+    const buf = into ?? this.#host.readBuf
     const until = performance.now() + SYNC_SLICE_MS
     for (;;) {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
-      if (n > 0) {
-        this.#ahead++
-        reactor.ahead++
-        return this.#delivered(n, into)
-      }
+      if (n > 0) return this.#delivered(n, into)
       if (n === 0 || n === -EAGAIN || n === -ETIMEDOUT) {
-        // Busy: spin until the slice is spent (or an event says the flow went down).
-        if (busy && this.#state === 'up' && performance.now() < until) continue
+        if (busy && performance.now() < until) continue
         return undefined
       }
       if (n === -EFLOWDOWN || n === -EFLOWPEER) {
-        if (this.#state === 'up') this.#state = n === -EFLOWDOWN ? 'down' : 'peer'
+        // No events come in direct mode: report what the read found, once.
+        if (this.#state === 'up') this.#event(n === -EFLOWDOWN ? FEventType.FlowDown : FEventType.FlowPeer)
         throw this.#downError()
       }
       throw OuroError.fromErrno(n, `read on flow ${this.id}`)
@@ -393,7 +390,6 @@ export class NativeEndpoint implements Endpoint {
     if (!this.#closed) {
       this.#writablePoll?.()
       this.#writablePoll = undefined
-      this.#payAhead(this.#ahead)
       this.#host.reactor.remove(this.id)
       this.#closed = this.#host.linger(this)
     }

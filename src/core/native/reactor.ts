@@ -26,8 +26,6 @@ export class Reactor {
   #idle: Array<() => void> = []
   /** Counts fevent() calls made, for tests and `describe()`. */
   waits = 0
-  /** Packets all flows read before their FLOW_PKT event was drained (synchronous reads; see NativeEndpoint). */
-  ahead = 0
 
   constructor(lib: NativeLib) {
     this.#lib = lib
