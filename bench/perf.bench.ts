@@ -1,7 +1,8 @@
 /**
  * perf over the embedded backend vs a node:dgram baseline (same machine, same run, two processes
- * each), and on native hosts ouro perf/ping vs the stock `ocbr -f` and `oping -f`. Prints a table of
- * packets/s and ratios. Run: node --import tsx bench/perf.bench.ts  (env BENCH_SECONDS, BENCH_SIZE).
+ * each), and on native hosts ouro perf/ping vs the stock `ocbr -f` and `oping -f`/`-F`. Prints
+ * tables of packets/s and ratios. Run: node --import tsx bench/perf.bench.ts
+ * (env BENCH_SECONDS, BENCH_SIZE, BENCH_PINGS, BENCH_ROUNDS, BENCH_NATIVE_SIZES=64,1400,8192).
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
@@ -13,6 +14,8 @@ import {probe} from '../src/core/native/probe.js'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
 const PING_COUNT = Number(process.env.BENCH_PINGS ?? 5000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const NATIVE_SIZES = (process.env.BENCH_NATIVE_SIZES ?? '64,1400,8192').split(',').map(Number)
 const DEV = resolve(import.meta.dirname, '../bin/dev.js')
 const env = {...process.env, OURO_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'ouro-bench-')), NO_COLOR: '1'}
 
@@ -103,12 +106,69 @@ async function withStockServer(tool: string, layer: string, body: (name: string)
     irm('bind', 'process', String(server.pid), 'name', name)
     await body(name)
   } finally {
-    server.kill('SIGKILL')
+    server.kill('SIGTERM')
+    await new Promise((resolve) => server.once('close', resolve))
     irm('name', 'unregister', name, 'layer', layer)
     irm('name', 'destroy', name)
   }
 }
 
+const median = (xs: number[]): number => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b)
+  if (v.length === 0) return Number.NaN
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2
+}
+const spread = (xs: number[]): string => {
+  const v = xs.filter(Number.isFinite)
+  return v.length === 0 ? '-' : `${fmt(Math.min(...v))}..${fmt(Math.max(...v))}`
+}
+
+interface NativeRow {
+  size: number
+  ocbr: number[]
+  ours: number[]
+  oursLoss: number[]
+}
+const nativeRows: NativeRow[] = []
+const pingRuns: Record<string, number[]> = {}
+
+/** `ocbr -f` against `ocbr -l`: packets/s (its writes block, so every packet sent is delivered). */
+async function ocbrFlood(name: string, size: number): Promise<number> {
+  const r = await run('ocbr', ['-n', name, '-f', '-s', String(size), '-d', String(SECONDS)], SECONDS + 15)
+  const m = /sent statistics:\s+(\d+) packets,\s+\d+ bytes in\s+(\d+) ms/.exec(r.out)
+  return m ? Number(m[1]) / (Number(m[2]) / 1000) : Number.NaN
+}
+
+/** `ouro perf --loopback` on native: packets/s the server received, and the loss it saw. */
+async function ouroNative(size: number): Promise<{pps: number; loss: number}> {
+  const r = await run(process.execPath, ['--import', 'tsx', DEV, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(size), '--json', '--backend', 'native'], SECONDS + 40)
+  if (r.code !== 0) return {pps: Number.NaN, loss: Number.NaN}
+  const sum = (JSON.parse(r.out) as PerfJson).end.clientToServer!.sum
+  return {pps: sum.receiver.packetsPerSecond, loss: sum.receiver.lossPercent}
+}
+
+async function opingAvgUs(name: string, mode: string): Promise<number> {
+  const r = await run('oping', ['-n', name, mode, '-Q', '-c', String(PING_COUNT)], 60)
+  const avg = /rtt min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ (ms|µs)/.exec(r.out)
+  return avg ? Number(avg[1]) * (avg[2] === 'ms' ? 1000 : 1) : Number.NaN
+}
+
+async function ouroPing(name: string, mode: string): Promise<{avg: number; p50: number}> {
+  const r = await run(process.execPath, ['--import', 'tsx', DEV, 'ping', name, mode, '-c', String(PING_COUNT), '--json', '--backend', 'native'], 60)
+  try {
+    const s = JSON.parse(r.out) as {rtt: {p50: number; avg: number}}
+    return {avg: s.rtt.avg * 1000, p50: s.rtt.p50 * 1000}
+  } catch {
+    return {avg: Number.NaN, p50: Number.NaN}
+  }
+}
+
+const push = (key: string, v: number): void => void (pingRuns[key] ??= []).push(v)
+
+/**
+ * The native side by side with the stock tools, in rounds that alternate stock and ouro (0.23's
+ * shared packet pool makes single runs swing by a third either way on a small host): medians.
+ */
 async function native(): Promise<string | undefined> {
   const p = await probe()
   if (!p.available) return `native part skipped: ${p.reason}`
@@ -116,30 +176,29 @@ async function native(): Promise<string | undefined> {
   const layer = /\|\s*\d+\s*\|[^|]+\|[^|]+\|\s*(\S+)\s*\|/.exec(spawnSync('irm', ['ipcp', 'list'], {timeout: 10_000}).stdout.toString())?.[1]
   if (!layer) return 'native part skipped: no IPCP/layer to register names in (irm ipcp list)'
   await withStockServer('ocbr', layer, async (name) => {
-    const r = await run('ocbr', ['-n', name, '-f', '-s', String(SIZE), '-d', String(SECONDS)], SECONDS + 15)
-    const m = /sent statistics:\s+(\d+) packets,\s+\d+ bytes in\s+(\d+) ms/.exec(r.out)
-    rows.push(m ? {what: `ocbr -f -> ocbr -l, ${SIZE} B`, sentPps: Number(m[1]) / (Number(m[2]) / 1000), recvPps: Number.NaN, note: 'stock'} : {what: `ocbr -f, ${SIZE} B`, sentPps: Number.NaN, recvPps: Number.NaN, note: `failed (exit ${r.code}; ${r.out.trim().split('\n').at(-1) ?? ''})`})
-  })
-  await ouroPerf(`ouro perf native, ${SIZE} B`, ['--backend', 'native'])
-  await withStockServer('oping', layer, async (name) => {
-    const stock = await run('oping', ['-n', name, '-f', '-Q', '-c', String(PING_COUNT)], 60)
-    const avg = /rtt min\/avg\/max\/mdev = [\d.]+\/([\d.]+)\/[\d.]+\/[\d.]+ (ms|µs)/.exec(stock.out)
-    const ours = await run(process.execPath, ['--import', 'tsx', DEV, 'ping', name, '-f', '-c', String(PING_COUNT), '--json', '--backend', 'native'], 60)
-    let ourP50 = Number.NaN
-    let ourAvg = Number.NaN
-    try {
-      const s = JSON.parse(ours.out) as {rtt: {p50: number; avg: number}}
-      ourP50 = s.rtt.p50 * 1000
-      ourAvg = s.rtt.avg * 1000
-    } catch {
-      // reported below as NaN
+    for (const size of NATIVE_SIZES) {
+      const row: NativeRow = {size, ocbr: [], ours: [], oursLoss: []}
+      for (let round = 0; round < ROUNDS; round++) {
+        row.ocbr.push(await ocbrFlood(name, size))
+        const ours = await ouroNative(size)
+        row.ours.push(ours.pps)
+        row.oursLoss.push(ours.loss)
+      }
+      nativeRows.push(row)
     }
-    const stockAvgUs = avg ? Number(avg[1]) * (avg[2] === 'ms' ? 1000 : 1) : Number.NaN
-    pingRows.push(['oping -f (stock)', stockAvgUs, Number.NaN], ['ouro ping -f', ourAvg, ourP50])
+  })
+  await withStockServer('oping', layer, async (name) => {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of ['-f', '-F']) {
+        push(`oping ${mode} avg`, await opingAvgUs(name, mode))
+        const ours = await ouroPing(name, mode)
+        push(`ouro ${mode} p50`, ours.p50)
+        push(`ouro ${mode} avg`, ours.avg)
+      }
+    }
   })
   return undefined
 }
-const pingRows: Array<[string, number, number]> = []
 
 /**
  * What the Flow API itself costs per packet on the receive path: reading SDUs that are already
@@ -196,15 +255,22 @@ console.log(line(['', 'sent pps', 'recv pps', 'sent x', 'recv x']) + '  note')
 for (const r of rows) {
   console.log(line([r.what, fmt(r.sentPps), fmt(r.recvPps), (r.sentPps / base.sentPps).toFixed(2), (r.recvPps / base.recvPps).toFixed(2)]) + `  ${r.note}`)
 }
-const ocbr = rows.find((r) => r.what.startsWith('ocbr -f ->'))
-const oursNative = rows.find((r) => r.what.startsWith('ouro perf native'))
-if (ocbr && oursNative) console.log(`ouro perf native / ocbr -f (sent pps): ${(oursNative.sentPps / ocbr.sentPps).toFixed(2)} (goal >= 0.95)`)
-if (pingRows.length > 0) {
-  console.log(`\nping flood, ${PING_COUNT} requests, 64 B (µs)`)
-  for (const [what, avg, p50] of pingRows) console.log(`${what.padEnd(20)} avg ${avg.toFixed(1).padStart(8)}  p50 ${Number.isNaN(p50) ? '       -' : p50.toFixed(1).padStart(8)}`)
-  const [, stockAvg] = pingRows[0]!
-  const [, , ourP50] = pingRows[1]!
-  console.log(`ouro p50 - oping avg: ${(ourP50 - stockAvg).toFixed(1)} µs (goal <= 10)`)
+if (nativeRows.length > 0) {
+  console.log(`\nnative vs the stock tools: ${ROUNDS} alternating rounds of ${SECONDS} s floods, medians (packets/s delivered)`)
+  console.log(`${'size'.padStart(6)} ${'ocbr -f'.padStart(10)} ${'ouro perf'.padStart(10)} ${'ratio'.padStart(6)}  ranges (ocbr; ouro), ouro loss`)
+  for (const r of nativeRows) {
+    const ratio = median(r.ours) / median(r.ocbr)
+    console.log(`${String(r.size).padStart(6)} ${fmt(median(r.ocbr)).padStart(10)} ${fmt(median(r.ours)).padStart(10)} ${ratio.toFixed(2).padStart(6)}  ${spread(r.ocbr)}; ${spread(r.ours)}, ${median(r.oursLoss).toFixed(2)}%`)
+  }
+  console.log('goal: ouro perf >= 0.95 x ocbr -f')
+}
+if (Object.keys(pingRuns).length > 0) {
+  const m = (k: string): number => median(pingRuns[k] ?? [])
+  console.log(`\nping flood against oping -l, ${PING_COUNT} x 64 B, ${ROUNDS} alternating rounds, medians (µs)`)
+  for (const mode of ['-f', '-F']) {
+    const gap = m(`ouro ${mode} p50`) - m(`oping ${mode} avg`)
+    console.log(`${mode}: oping avg ${m(`oping ${mode} avg`).toFixed(1)}; ouro p50 ${m(`ouro ${mode} p50`).toFixed(1)}, avg ${m(`ouro ${mode} avg`).toFixed(1)}; ouro p50 - oping avg ${gap.toFixed(1)} (goal <= 10)`)
+  }
 }
 console.log(`\n${readNote}`)
 if (nativeNote) console.log(nativeNote)
