@@ -3,10 +3,23 @@ import {OuroError} from '../../src/core/index.js'
 import {bucketLow, bucketOf, bucketWidth, HISTOGRAM_BUCKETS, LatencyHistogram} from '../../src/services/perf/histogram.js'
 import {ReceiveTracker, SEQ_WINDOW} from '../../src/services/perf/counters.js'
 import {parseRate, parseTime} from '../../src/services/perf/parse.js'
+import {monoNowNs} from '../../src/services/perf/clock.js'
 import {parseReceiverReport, receiverReport, receiverResult, sumDirection, type StreamOutcome} from '../../src/services/perf/results.js'
 import {streamDirections} from '../../src/services/perf/client.js'
 import {CtlType, DATA_HEADER_SIZE, DataStamper, dataSentNs, dataSeq, decodeControl, encodeControl, isControl} from '../../src/services/perf/wire.js'
 import {formatPerfEnd, formatPerfInterval, formatPerfServerEvent, formatRateFlag} from '../../src/output/perf.js'
+
+describe('clock', () => {
+  it('reads CLOCK_MONOTONIC (process.hrtime) to within a microsecond, so one-way latencies of a few µs keep their sign', () => {
+    for (let i = 0; i < 100; i++) {
+      const before = Number(process.hrtime.bigint())
+      const now = monoNowNs()
+      const after = Number(process.hrtime.bigint())
+      expect(now).toBeGreaterThanOrEqual(before - 1000)
+      expect(now).toBeLessThanOrEqual(after + 1000)
+    }
+  })
+})
 
 describe('flags', () => {
   it.each([
