@@ -1,7 +1,7 @@
 /**
  * perf over the embedded backend vs a node:dgram baseline (same machine, same run, two processes
  * each), and on native hosts ouro perf/ping vs the stock `ocbr -f` and `oping -f`/`-F`. Prints
- * tables of packets/s and ratios. Run: node --import tsx bench/perf.bench.ts
+ * tables of packets/s and ratios. Run: npm run bench perf (or, after npm run build, node --import tsx bench/perf.bench.ts)
  * (env BENCH_SECONDS, BENCH_SIZE, BENCH_PINGS, BENCH_ROUNDS, BENCH_NATIVE_SIZES=64,1400,8192).
  */
 import {spawn, spawnSync} from 'node:child_process'
@@ -16,7 +16,8 @@ const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
 const PING_COUNT = Number(process.env.BENCH_PINGS ?? 5000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const NATIVE_SIZES = (process.env.BENCH_NATIVE_SIZES ?? '64,1400,8192').split(',').map(Number)
-const DEV = resolve(import.meta.dirname, '../bin/dev.js')
+/** The built CLI, as users run it (npm run bench builds dist/ first). */
+const CLI = resolve(import.meta.dirname, '../bin/run.js')
 const env = {...process.env, OURO_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'ouro-bench-')), NO_COLOR: '1'}
 
 interface Row {
@@ -83,7 +84,7 @@ interface PerfJson {
 }
 
 async function ouroPerf(what: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
-  const r = await run(process.execPath, ['--import', 'tsx', DEV, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(SIZE), '--json', ...args], SECONDS + 40, extraEnv)
+  const r = await run(process.execPath, [CLI, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(SIZE), '--json', ...args], SECONDS + 40, extraEnv)
   if (r.code !== 0) {
     rows.push({what, sentPps: Number.NaN, recvPps: Number.NaN, note: `failed: ${r.err.trim().split('\n').at(-1) ?? `exit ${r.code}`}`})
     return
@@ -141,7 +142,7 @@ async function ocbrFlood(name: string, size: number): Promise<number> {
 
 /** `ouro perf --loopback` on native: packets/s the server received, and the loss it saw. */
 async function ouroNative(size: number): Promise<{pps: number; loss: number}> {
-  const r = await run(process.execPath, ['--import', 'tsx', DEV, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(size), '--json', '--backend', 'native'], SECONDS + 40)
+  const r = await run(process.execPath, [CLI, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(size), '--json', '--backend', 'native'], SECONDS + 40)
   if (r.code !== 0) return {pps: Number.NaN, loss: Number.NaN}
   const sum = (JSON.parse(r.out) as PerfJson).end.clientToServer!.sum
   return {pps: sum.receiver.packetsPerSecond, loss: sum.receiver.lossPercent}
@@ -154,7 +155,7 @@ async function opingAvgUs(name: string, mode: string): Promise<number> {
 }
 
 async function ouroPing(name: string, mode: string): Promise<{avg: number; p50: number}> {
-  const r = await run(process.execPath, ['--import', 'tsx', DEV, 'ping', name, mode, '-c', String(PING_COUNT), '--json', '--backend', 'native'], 60)
+  const r = await run(process.execPath, [CLI, 'ping', name, mode, '-c', String(PING_COUNT), '--json', '--backend', 'native'], 60)
   try {
     const s = JSON.parse(r.out) as {rtt: {p50: number; avg: number}}
     return {avg: s.rtt.avg * 1000, p50: s.rtt.p50 * 1000}
