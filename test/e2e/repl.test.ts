@@ -72,7 +72,17 @@ class Terminal {
       if (this.child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`${pattern} did not appear; terminal shows:\n${this.text.slice(from)}`)
       }
-      await new Promise((resolve) => this.child.stdout.once('data', resolve).once('close', resolve))
+      // The next output, the end of it, or the deadline; whichever comes first removes the others.
+      await new Promise<void>((resolve) => {
+        const out = this.child.stdout
+        const done = (): void => {
+          out.off('data', done).off('close', done)
+          clearTimeout(timer)
+          resolve()
+        }
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()) + 1)
+        out.once('data', done).once('close', done)
+      })
     }
   }
 
