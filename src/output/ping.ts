@@ -5,8 +5,7 @@ export function formatRtt(ms: number): string {
   return ms < 0.1 ? `${(ms * 1000).toFixed(3)} µs` : `${ms.toFixed(3)} ms`
 }
 
-/** oping's first line (a blank line follows it). */
-/** oping's first line; a busy-polling flood says so, as `oping -F` does. */
+/** oping's first line (a blank line follows it); a busy-polling flood says so, as `oping -F` does. */
 export function formatPingStart(name: string, size: number, count: number, busy = false): string {
   return `Pinging ${name} with ${size} bytes of data (${count} packets${busy ? ', busy-poll' : ''}):\n`
 }

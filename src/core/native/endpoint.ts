@@ -84,8 +84,7 @@ export class NativeEndpoint implements Endpoint {
     this.name = name
     this.role = role
     this.maxSdu = host.readBuf.length
-    const ret = host.lib.fccntl.setFlags(fd, BASE_FLAGS)
-    if (ret < 0) throw OuroError.fromErrno(ret, `cannot make flow ${fd} non-blocking`)
+    this.#applyFlags(false)
     this.#watch()
   }
 
@@ -182,15 +181,7 @@ export class NativeEndpoint implements Endpoint {
         if (this.#state !== 'up') throw this.#downError()
         return undefined
       }
-      if (n === -EFLOWDOWN) {
-        if (this.#state === 'up') this.#state = 'down'
-        throw this.#downError()
-      }
-      if (n === -EFLOWPEER) {
-        if (this.#state === 'up') this.#state = 'peer'
-        throw this.#downError()
-      }
-      throw OuroError.fromErrno(n, `read on flow ${this.id}`)
+      throw this.#readError(n, false)
     }
     return undefined
   }
@@ -210,7 +201,7 @@ export class NativeEndpoint implements Endpoint {
     if (this.#readBlocking === busy) this.#setMode('read', !busy)
     const {lib} = this.#host
     const buf = into ?? this.#host.readBuf
-    const until = performance.now() + SYNC_SLICE_MS
+    const until = busy ? performance.now() + SYNC_SLICE_MS : 0
     for (;;) {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
       if (n > 0) return this.#delivered(n, into)
@@ -218,13 +209,22 @@ export class NativeEndpoint implements Endpoint {
         if (busy && performance.now() < until) continue
         return undefined
       }
-      if (n === -EFLOWDOWN || n === -EFLOWPEER) {
-        // No events come in direct mode: report what the read found, once.
-        if (this.#state === 'up') this.#event(n === -EFLOWDOWN ? FEventType.FlowDown : FEventType.FlowPeer)
-        throw this.#downError()
-      }
-      throw OuroError.fromErrno(n, `read on flow ${this.id}`)
+      // No events come in direct mode: report what the read found as its event would have.
+      throw this.#readError(n, true)
     }
+  }
+
+  /**
+   * The error of a failed read (-errno `n`). EFLOWDOWN and EFLOWPEER also mark the flow, and with
+   * `announce` tell the Flow as the event would (when the flow raises no events).
+   */
+  #readError(n: number, announce: boolean): OuroError {
+    if (n !== -EFLOWDOWN && n !== -EFLOWPEER) return OuroError.fromErrno(n, `read on flow ${this.id}`)
+    if (this.#state === 'up') {
+      if (announce) this.#event(n === -EFLOWDOWN ? FEventType.FlowDown : FEventType.FlowPeer)
+      else this.#state = n === -EFLOWDOWN ? 'down' : 'peer'
+    }
+    return this.#downError()
   }
 
   /**

@@ -1,6 +1,6 @@
 import {setImmediate as yieldNow, setTimeout as sleep} from 'node:timers/promises'
 import {isOuroError, OuroError, type Flow} from '../../core/index.js'
-import {monoNowNs} from './clock.js'
+import {HOLD_MS, monoNowNs} from './clock.js'
 import {DataStamper} from './wire.js'
 
 /** A write that waits longer than this (send window or ring full, peer gone) ends the test. */
@@ -10,14 +10,8 @@ function stalled(): OuroError {
   return new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window, ring or packet pool full: is the peer still reading?)`)
 }
 
-/** Writes between two yields to the event loop when flooding (so timers, reads and signals run). */
+/** Awaited writes between two yields to the event loop when flooding (so timers, reads and signals run). */
 const BATCH = 32
-/**
- * Synchronous (native) writes yield by time instead: a turn of the event loop costs about as much
- * as a few writes, so yielding every 32 of them cost a tenth of the rate; once a millisecond keeps
- * timers and signals prompt and costs nothing measurable.
- */
-const SYNC_YIELD_MS = 1
 
 /**
  * Sends data SDUs of `size` bytes for `durationMs`: flooding, or paced to `rateBps` (bit/s) on the
@@ -59,7 +53,7 @@ export class PacedSender {
     const end = start + this.durationMs
     const perMs = rateBps === null ? 0 : rateBps / 8 / size / 1000
     let batch = 0
-    // Native writes run in place: no Promise per SDU, and a yield once a millisecond.
+    // Native writes run in place: no Promise per SDU, and a yield every HOLD_MS.
     const sync = flow.syncIO
     let lastWrite = start
     let lastYield = start
@@ -78,27 +72,18 @@ export class PacedSender {
           }
         }
         stamper.stamp(this.packets, monoNowNs())
-        if (sync) {
-          if (flow.writeSync(buf) === 0) {
-            await this.#whenWritable(lastWrite)
-            lastYield = performance.now()
-            continue
-          }
-          lastWrite = now
-          this.packets++
-          this.bytes += size
-          if (now - lastYield >= SYNC_YIELD_MS) {
-            await yieldNow()
-            lastYield = performance.now()
-          }
+        if (!sync) await flow.write(buf)
+        else if (flow.writeSync(buf) === 0) {
+          await this.#whenWritable(lastWrite)
+          lastYield = performance.now()
           continue
-        }
-        await flow.write(buf)
+        } else lastWrite = now
         this.packets++
         this.bytes += size
-        if (++batch >= BATCH) {
+        if (sync ? now - lastYield >= HOLD_MS : ++batch >= BATCH) {
           batch = 0
           await yieldNow()
+          lastYield = performance.now()
         }
       }
     } catch (err) {

@@ -105,7 +105,7 @@ async function serveOcbr(flow: Flow, first: Uint8Array, onEvent: (e: PerfServerE
       try {
         // Queued SDUs are counted without a Promise or a copy each; the loop awaits when it ran dry.
         const sdu = flow.tryRead(rxBuf) ?? (await flow.read())
-        alive = now
+        alive = performance.now()
         packets++
         bytes += sdu.length
       } catch (err) {

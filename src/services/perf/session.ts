@@ -1,5 +1,5 @@
 import {isOuroError, OuroError, type Flow} from '../../core/index.js'
-import {monoNowNs} from './clock.js'
+import {HOLD_MS, monoNowNs} from './clock.js'
 import type {ReceiveTracker} from './counters.js'
 import {decodeControl, encodeControl, isControl, type Control, type CtlType} from './wire.js'
 
@@ -8,8 +8,6 @@ export const RETRY_MS = 200
 
 /** Sessions of this process receiving data now: a lone one may read on the main thread. */
 let receivers = 0
-/** How long a session reading on the main thread keeps it before a turn of the event loop (ms). */
-const HOLD_MS = 1
 
 /**
  * One perf flow end: a single read loop that feeds data SDUs to the tracker (when this end receives)
@@ -43,6 +41,7 @@ export class PerfSession {
   async #loop(): Promise<void> {
     const flow = this.flow
     const rxBuf = new Uint8Array(flow.maxSduSize)
+    const sync = flow.syncIO
     let held = performance.now()
     for (;;) {
       let sdu: Uint8Array
@@ -51,7 +50,7 @@ export class PerfSession {
         // the loop awaits only when it ran dry. The only receiver of a native process waits on this
         // thread instead, as ocbr's server does: no event-thread hop per batch (9% more at 8 KiB),
         // and a turn of the event loop every HOLD_MS for timers and signals.
-        if (this.#tracker && receivers === 1 && flow.syncIO) {
+        if (sync && this.#tracker && receivers === 1) {
           if (performance.now() - held >= HOLD_MS) {
             await new Promise((resolve) => setImmediate(resolve))
             held = performance.now()
