@@ -63,12 +63,12 @@ export interface Endpoint {
    */
   sendNow?(sdu: Uint8Array): boolean
   /**
-   * Waits on the calling thread for the next SDU, at most SYNC_SLICE_MS: busy-polling when `busy`,
-   * else in a blocking read. Undefined when none came. Throws as readSdu does. The flow may raise
-   * no events until resumeEvents() (which readSdu calls itself). Only backends whose packets arrive
-   * off the event loop (native) have it.
+   * Waits on the calling thread for the next SDU, at most `timeoutMs` (0..SYNC_SLICE_MS; 0 looks
+   * once): busy-polling when `busy`, else in a blocking read. Undefined when none came. Throws as
+   * readSdu does. The flow may raise no events until resumeEvents() (which readSdu calls itself).
+   * Only backends whose packets arrive off the event loop (native) have it.
    */
-  readNow?(busy: boolean, into?: Uint8Array): Uint8Array | undefined
+  readNow?(busy: boolean, into: Uint8Array | undefined, timeoutMs: number): Uint8Array | undefined
   /** Returns a flow read with readNow() to event-driven operation (before waiting for its events). */
   resumeEvents?(): void
   rxQueueLen(): number

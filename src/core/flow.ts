@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {Duplex} from 'node:stream'
-import {WRITABLE, type BackendKind, type Endpoint, type FlowRole, type FlowStats, type WaitOptions} from './backend.js'
+import {SYNC_SLICE_MS, WRITABLE, type BackendKind, type Endpoint, type FlowRole, type FlowStats, type WaitOptions} from './backend.js'
 import {FEventType, FlowProperties} from './constants.js'
 import {OuroError, isOuroError} from './errors.js'
 import {type QoSInit, type QoSSpec, toQoS} from './qos.js'
@@ -220,20 +220,25 @@ export class Flow extends EventEmitter {
   }
 
   /**
-   * The next SDU, waiting for it on this thread: the event loop stops for at most SYNC_SLICE_MS
-   * (100 ms), so timers and signals run late by at most that much. With `busy` it spins instead of
-   * sleeping, for the lowest latency at the cost of a core (ping -F). Undefined when nothing came in
-   * time. While a native flow is read this way it raises no events (its FlowSet and 'event'
-   * listeners hear nothing; a read that finds it down reports that); read(), whenReady() and any
-   * other wait return it to events. Where packets arrive through the event loop (embedded, see
-   * `syncIO`) it cannot wait and behaves as tryRead(). Throws where read() would reject.
-   * `into`: as for tryRead.
+   * The next SDU, waiting for it on this thread: the event loop stops for at most `timeoutMs`
+   * (default and most SYNC_SLICE_MS, 100 ms; 0 looks once without waiting), so timers and signals
+   * run late by at most that much. With `busy` it spins instead of sleeping, for the lowest latency
+   * at the cost of a core (ping -F), and spares the writer the wake-up a sleeping reader needs per
+   * SDU. Undefined when nothing came in time. While a native flow is read this way it raises no
+   * events (its FlowSet and 'event' listeners hear nothing; a read that finds it down reports
+   * that); read(), whenReady() and any other wait return it to events. Where packets arrive through
+   * the event loop (embedded, see `syncIO`) it cannot wait and behaves as tryRead(). Throws where
+   * read() would reject. `into`: as for tryRead.
    */
-  readSync(opts?: {busy?: boolean; into?: Uint8Array}): Uint8Array | undefined {
+  readSync(opts?: {busy?: boolean; into?: Uint8Array; timeoutMs?: number}): Uint8Array | undefined {
     const ep = this.#readable()
     if (this.#remainder) return this.#cut(this.#remainder, undefined)
     const into = checkInto(opts?.into, ep)
-    return ep.readNow ? ep.readNow(opts?.busy === true, into) : ep.readSdu(into)
+    const timeoutMs = opts?.timeoutMs ?? SYNC_SLICE_MS
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= SYNC_SLICE_MS)) {
+      throw new OuroError('EINVAL', `timeoutMs must be a number of ms from 0 to ${SYNC_SLICE_MS}, got ${String(opts?.timeoutMs)}`)
+    }
+    return ep.readNow ? ep.readNow(opts?.busy === true, into, timeoutMs) : ep.readSdu(into)
   }
 
   /**

@@ -1,9 +1,10 @@
 import {describe, expect, it} from 'vitest'
-import {OuroError} from '../../src/core/index.js'
+import {OuroError, SYNC_SLICE_MS} from '../../src/core/index.js'
 import {bucketLow, bucketOf, bucketWidth, HISTOGRAM_BUCKETS, LatencyHistogram} from '../../src/services/perf/histogram.js'
 import {ReceiveTracker, SEQ_WINDOW} from '../../src/services/perf/counters.js'
 import {parseRate, parseTime} from '../../src/services/perf/parse.js'
-import {monoNowNs} from '../../src/services/perf/clock.js'
+import {monoNowNs, monoNs} from '../../src/services/perf/clock.js'
+import {SPIN_IDLE_MS, SpinPolicy} from '../../src/services/perf/session.js'
 import {parseReceiverReport, receiverReport, receiverResult, sumDirection, type StreamOutcome} from '../../src/services/perf/results.js'
 import {streamDirections} from '../../src/services/perf/client.js'
 import {CtlType, DATA_HEADER_SIZE, DataStamper, dataSentNs, dataSeq, decodeControl, encodeControl, isControl} from '../../src/services/perf/wire.js'
@@ -18,6 +19,43 @@ describe('clock', () => {
       expect(now).toBeGreaterThanOrEqual(before - 1000)
       expect(now).toBeLessThanOrEqual(after + 1000)
     }
+  })
+})
+
+describe('receiver spin policy', () => {
+  const stream = (p: SpinPolicy, from: number, count: number, gapMs: number): number => {
+    let t = from
+    for (let i = 0; i < count; i++) p.got((t += gapMs))
+    return t
+  }
+
+  it('sleeps in blocking reads until SDUs stream in, spins while they do, and sleeps again after an empty spin', () => {
+    const p = new SpinPolicy()
+    expect(p.busy).toBe(false)
+    expect(p.timeoutMs).toBe(SYNC_SLICE_MS)
+    let t = stream(p, 0, 64, 0.01)
+    expect(p.busy).toBe(false) // the first read only starts the streak
+    t = stream(p, t, 1, 0.01)
+    expect(p.busy).toBe(true)
+    expect(p.timeoutMs).toBe(SPIN_IDLE_MS)
+    p.missed()
+    expect(p.busy).toBe(false)
+    expect(p.timeoutMs).toBe(SYNC_SLICE_MS)
+    stream(p, t + 5, 10, 0.01)
+    expect(p.busy).toBe(false) // the streak starts over
+  })
+
+  it('never spins for paced SDUs further apart than 50 µs, however many', () => {
+    const p = new SpinPolicy()
+    stream(p, 0, 10_000, 0.06)
+    expect(p.busy).toBe(false)
+  })
+
+  it('monoNs maps a performance.now() reading as monoNowNs does', () => {
+    const before = monoNowNs()
+    const mapped = monoNs(performance.now())
+    expect(mapped).toBeGreaterThanOrEqual(before)
+    expect(mapped).toBeLessThanOrEqual(monoNowNs())
   })
 })
 

@@ -67,8 +67,9 @@ export class NativeEndpoint implements Endpoint {
    * state follows what reads and writes return. Any event-driven use puts it back (#watch).
    */
   #direct = false
-  /** Reads block (RNOBLOCK cleared, receive timeout SYNC_SLICE_MS): readNow() waits in flow_read. */
+  /** Reads block (RNOBLOCK cleared, receive timeout #rcvTimeoMs): readNow() waits in flow_read. */
   #readBlocking = false
+  #rcvTimeoMs = SYNC_SLICE_MS
   /** Writes block (WNOBLOCK cleared, send timeout SYNC_SLICE_MS): sendNow() waits in flow_write. */
   #writeBlocking = false
   /** When a write was first refused (ring, window or pool full), until one goes through. */
@@ -187,21 +188,22 @@ export class NativeEndpoint implements Endpoint {
   }
 
   /**
-   * The next SDU, waiting on this thread at most SYNC_SLICE_MS (busy-polling, or in a blocking read).
-   * The first call takes the flow out of the reactor's set (see #direct), after taking what its
-   * events announced; reads need no credit from then on.
+   * The next SDU, waiting on this thread at most `timeoutMs` (busy-polling, or in a blocking read;
+   * 0 reads without waiting). The first call takes the flow out of the reactor's set (see #direct),
+   * after taking what its events announced; reads need no credit from then on.
    */
-  readNow(busy: boolean, into?: Uint8Array): Uint8Array | undefined {
+  readNow(busy: boolean, into: Uint8Array | undefined, timeoutMs: number): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     if (!this.#direct) {
       if (this.#rxCredit > 0 || this.#state !== 'up' || this.#host.lockHazard()) return this.readSdu(into)
       this.#host.reactor.remove(this.id)
       this.#direct = true
     }
-    if (this.#readBlocking === busy) this.#setMode('read', !busy)
+    const blocking = !busy && timeoutMs > 0
+    if (this.#readBlocking !== blocking || (blocking && this.#rcvTimeoMs !== timeoutMs)) this.#setMode('read', blocking, timeoutMs)
     const {lib} = this.#host
     const buf = into ?? this.#host.readBuf
-    const until = busy ? performance.now() + SYNC_SLICE_MS : 0
+    const until = busy ? performance.now() + timeoutMs : 0
     for (;;) {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
       if (n > 0) return this.#delivered(n, into)
@@ -228,17 +230,21 @@ export class NativeEndpoint implements Endpoint {
   }
 
   /**
-   * Switches reads or writes of the fd between non-blocking and blocking for at most SYNC_SLICE_MS
+   * Switches reads or writes of the fd between non-blocking and blocking for at most `timeoutMs`
    * (each switch raises FLOW_UP at the peer, which ignores it: switches happen only when a flow
-   * changes between synchronous and event-driven use). Not while a dealloc holds the library's lock.
+   * changes between synchronous and event-driven use, or between polling and sleeping reads; a new
+   * timeout alone raises nothing). Not while a dealloc holds the library's lock.
    */
-  #setMode(which: 'read' | 'write', blocking: boolean): void {
+  #setMode(which: 'read' | 'write', blocking: boolean, timeoutMs = SYNC_SLICE_MS): void {
     if (this.#host.lockHazard()) return
     if (blocking) {
       const cmd = which === 'read' ? FCCNTL.FLOWSRCVTIMEO : FCCNTL.FLOWSSNDTIMEO
-      const ret = this.#host.lib.fccntl.setTimeo(this.id, cmd, toTimespec(SYNC_SLICE_MS))
+      const ret = this.#host.lib.fccntl.setTimeo(this.id, cmd, toTimespec(timeoutMs))
       if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the ${which} timeout of flow ${this.id}`)
+      if (which === 'read') this.#rcvTimeoMs = timeoutMs
     }
+    const was = which === 'read' ? this.#readBlocking : this.#writeBlocking
+    if (was === blocking) return
     if (which === 'read') this.#readBlocking = blocking
     else this.#writeBlocking = blocking
     this.#applyFlags(this.#downBySelf)

@@ -33,3 +33,8 @@ export const HOLD_MS = 1
 export function monoNowNs(): number {
   return performance.now() * 1e6 + OFFSET_NS
 }
+
+/** monoNowNs() for a performance.now() reading taken already (one clock read per packet). */
+export function monoNs(perfNowMs: number): number {
+  return perfNowMs * 1e6 + OFFSET_NS
+}

@@ -1,6 +1,6 @@
 import {setImmediate as yieldNow, setTimeout as sleep} from 'node:timers/promises'
 import {isOuroError, OuroError, type Flow} from '../../core/index.js'
-import {HOLD_MS, monoNowNs} from './clock.js'
+import {HOLD_MS, monoNs} from './clock.js'
 import {DataStamper} from './wire.js'
 
 /** A write that waits longer than this (send window or ring full, peer gone) ends the test. */
@@ -71,7 +71,7 @@ export class PacedSender {
             continue
           }
         }
-        stamper.stamp(this.packets, monoNowNs())
+        stamper.stamp(this.packets, monoNs(now))
         if (!sync) await flow.write(buf)
         else if (flow.writeSync(buf) === 0) {
           await this.#whenWritable(lastWrite)
