@@ -14,7 +14,7 @@ import {probe} from '../src/core/native/probe.js'
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
 const PING_COUNT = Number(process.env.BENCH_PINGS ?? 5000)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const NATIVE_SIZES = (process.env.BENCH_NATIVE_SIZES ?? '64,1400,8192').split(',').map(Number)
 /** The built CLI, as users run it (npm run bench builds dist/ first). */
 const CLI = resolve(import.meta.dirname, '../bin/run.js')

@@ -15,7 +15,9 @@ export default class Perf extends OuroCommand {
   static override description =
     'perf --listen [NAME] serves tests (and measures stock ocbr clients, printing ocbr\'s lines). perf NAME runs a test ' +
     'against it: a control exchange, then data SDUs with sequence numbers and send times for --duration; the report ' +
-    'has both sides\' counts. --loopback runs a server and a client in two processes for a zero-setup measurement.'
+    'has both sides\' counts. --loopback runs a server and a client in two processes for a zero-setup measurement. ' +
+    'On the native backend a lone receiving flow is read on the main thread: it busy-polls (one core) while data ' +
+    'streams in at 20,000 SDUs/s or more, which spares the sender a wake-up per SDU, and sleeps in blocking reads otherwise.'
 
   static override examples = [
     '<%= config.bin %> perf --loopback --qos raw',
