@@ -69,6 +69,7 @@ export class NativeEndpoint implements Endpoint {
   #direct = false
   /** Reads block (RNOBLOCK cleared, receive timeout #rcvTimeoMs): readNow() waits in flow_read. */
   #readBlocking = false
+  /** The receive timeout set on the fd for blocking reads (ms). */
   #rcvTimeoMs = SYNC_SLICE_MS
   /** Writes block (WNOBLOCK cleared, send timeout SYNC_SLICE_MS): sendNow() waits in flow_write. */
   #writeBlocking = false
