@@ -97,15 +97,34 @@ function irm(...args: string[]): void {
   spawnSync('irm', args, {timeout: 10_000, stdio: 'ignore'})
 }
 
-/** Starts a stock server (oping -l / ocbr -l) under a fresh name, runs `body`, cleans up. */
-async function withStockServer(tool: string, layer: string, body: (name: string) => Promise<void>): Promise<void> {
+/** A stock server's output so far, and a wait for a pattern to appear in it `count` times. */
+interface StockOutput {
+  text(): string
+  waitFor(pattern: RegExp, count: number, limitMs: number): Promise<void>
+}
+
+/**
+ * Starts a stock server (oping -l / ocbr -l) under a fresh name, runs `body`, cleans up. Its stdout
+ * is line-buffered through stdbuf where there is one, so what it printed can be read as it happens.
+ */
+async function withStockServer(tool: string, layer: string, body: (name: string, output: StockOutput) => Promise<void>): Promise<void> {
   const name = `bench-${tool}-${process.pid}`
-  const server = spawn(tool, ['-l'], {stdio: 'ignore'})
+  const lineBuffered = spawnSync('which', ['stdbuf']).status === 0
+  const server = lineBuffered ? spawn('stdbuf', ['-oL', tool, '-l'], {stdio: ['ignore', 'pipe', 'ignore']}) : spawn(tool, ['-l'], {stdio: ['ignore', 'pipe', 'ignore']})
+  let text = ''
+  server.stdout.on('data', (d: Buffer) => (text += d.toString()))
+  const output: StockOutput = {
+    text: () => text,
+    async waitFor(pattern, count, limitMs) {
+      const until = performance.now() + limitMs
+      while ((text.match(new RegExp(pattern.source, 'g'))?.length ?? 0) < count && performance.now() < until) await new Promise((r) => setTimeout(r, 50))
+    },
+  }
   try {
     irm('name', 'create', name)
     irm('name', 'register', name, 'layer', layer)
     irm('bind', 'process', String(server.pid), 'name', name)
-    await body(name)
+    await body(name, output)
   } finally {
     server.kill('SIGTERM')
     await new Promise((resolve) => server.once('close', resolve))
@@ -129,15 +148,53 @@ interface NativeRow {
   ocbr: number[]
   ours: number[]
   oursLoss: number[]
+  /** Into the same `ocbr -l`: what it received per second from ocbr -f, and from perf's sender. */
+  ocbrRx: number[]
+  oursRx: number[]
 }
 const nativeRows: NativeRow[] = []
 const pingRuns: Record<string, number[]> = {}
 
-/** `ocbr -f` against `ocbr -l`: packets/s (its writes block, so every packet sent is delivered). */
-async function ocbrFlood(name: string, size: number): Promise<number> {
+/** `ocbr -f` against `ocbr -l`: packets/s sent, and the seconds it sent for. */
+async function ocbrFlood(name: string, size: number): Promise<{pps: number; seconds: number}> {
   const r = await run('ocbr', ['-n', name, '-f', '-s', String(size), '-d', String(SECONDS)], SECONDS + 15)
   const m = /sent statistics:\s+(\d+) packets,\s+\d+ bytes in\s+(\d+) ms/.exec(r.out)
-  return m ? Number(m[1]) / (Number(m[2]) / 1000) : Number.NaN
+  return m ? {pps: Number(m[1]) / (Number(m[2]) / 1000), seconds: Number(m[2]) / 1000} : {pps: Number.NaN, seconds: Number.NaN}
+}
+
+/**
+ * perf's own sender (the PacedSender `ouro perf` floods with, on the native backend, from dist/)
+ * flooding a stock `ocbr -l`: the receiver is then the same as for `ocbr -f`.
+ */
+const OURO_SENDER = `
+const [dist, name, size, seconds] = process.argv.slice(1)
+const core = await import(dist + '/core/index.js')
+const {PacedSender} = await import(dist + '/services/perf/sender.js')
+core.setBackendChoice('native')
+const flow = await core.flowAlloc(name, 'raw', {timeout: 10})
+const sender = new PacedSender(flow, Number(size), null, Number(seconds) * 1000)
+await sender.run()
+console.log(sender.packets, sender.seconds)
+await flow.dealloc()
+await core.closeAll()`
+
+async function ouroSenderFlood(name: string, size: number): Promise<{pps: number; seconds: number}> {
+  const dist = resolve(import.meta.dirname, '../dist')
+  const r = await run(process.execPath, ['--input-type=module', '-e', OURO_SENDER, dist, name, String(size), String(SECONDS)], SECONDS + 30)
+  const [packets, seconds] = r.out.trim().split(/\s+/).map(Number) as [number, number]
+  return r.code === 0 ? {pps: packets / seconds, seconds} : {pps: Number.NaN, seconds: Number.NaN}
+}
+
+/**
+ * What `ocbr -l` received from the client that just ended, per second of its sending: the packets
+ * of the interval lines since `from` (it prints its last one when the flow times out, a second later).
+ */
+async function ocbrReceived(output: StockOutput, flowsSoFar: number, from: number, seconds: number): Promise<{pps: number; upTo: number}> {
+  await output.waitFor(/timed out/, flowsSoFar, 5000)
+  const text = output.text()
+  let packets = 0
+  for (const m of text.slice(from).matchAll(/^Flow\s+\d+:\s+(\d+) packets/gm)) packets += Number(m[1])
+  return {pps: packets / seconds, upTo: text.length}
 }
 
 /** `ouro perf --loopback` on native: packets/s the server received, and the loss it saw. */
@@ -176,14 +233,24 @@ async function native(): Promise<string | undefined> {
   for (const t of ['oping', 'ocbr', 'irm']) if (spawnSync('which', [t]).status !== 0) return `native part skipped: ${t} not found`
   const layer = /\|\s*\d+\s*\|[^|]+\|[^|]+\|\s*(\S+)\s*\|/.exec(spawnSync('irm', ['ipcp', 'list'], {timeout: 10_000}).stdout.toString())?.[1]
   if (!layer) return 'native part skipped: no IPCP/layer to register names in (irm ipcp list)'
-  await withStockServer('ocbr', layer, async (name) => {
+  await withStockServer('ocbr', layer, async (name, output) => {
+    let flows = 0
+    let seen = 0
+    const received = async (seconds: number): Promise<number> => {
+      const got = await ocbrReceived(output, ++flows, seen, seconds)
+      seen = got.upTo
+      return got.pps
+    }
     for (const size of NATIVE_SIZES) {
-      const row: NativeRow = {size, ocbr: [], ours: [], oursLoss: []}
+      const row: NativeRow = {size, ocbr: [], ours: [], oursLoss: [], ocbrRx: [], oursRx: []}
       for (let round = 0; round < ROUNDS; round++) {
-        row.ocbr.push(await ocbrFlood(name, size))
+        const stock = await ocbrFlood(name, size)
+        row.ocbr.push(stock.pps)
+        row.ocbrRx.push(await received(stock.seconds))
         const ours = await ouroNative(size)
         row.ours.push(ours.pps)
         row.oursLoss.push(ours.loss)
+        row.oursRx.push(await received((await ouroSenderFlood(name, size)).seconds))
       }
       nativeRows.push(row)
     }
@@ -264,6 +331,12 @@ if (nativeRows.length > 0) {
     console.log(`${String(r.size).padStart(6)} ${fmt(median(r.ocbr)).padStart(10)} ${fmt(median(r.ours)).padStart(10)} ${ratio.toFixed(2).padStart(6)}  ${spread(r.ocbr)}; ${spread(r.ours)}, ${median(r.oursLoss).toFixed(2)}%`)
   }
   console.log('goal: ouro perf >= 0.95 x ocbr -f')
+  console.log(`\nthe senders alone, into the same ocbr -l: packets/s it received, ${ROUNDS} rounds alternating with the above, medians`)
+  console.log(`${'size'.padStart(6)} ${'ocbr -f'.padStart(10)} ${'perf sender'.padStart(12)} ${'ratio'.padStart(6)}  ranges (ocbr; ouro)`)
+  for (const r of nativeRows) {
+    const ratio = median(r.oursRx) / median(r.ocbrRx)
+    console.log(`${String(r.size).padStart(6)} ${fmt(median(r.ocbrRx)).padStart(10)} ${fmt(median(r.oursRx)).padStart(12)} ${ratio.toFixed(2).padStart(6)}  ${spread(r.ocbrRx)}; ${spread(r.oursRx)}`)
+  }
 }
 if (Object.keys(pingRuns).length > 0) {
   const m = (k: string): number => median(pingRuns[k] ?? [])

@@ -3,6 +3,7 @@
  * fd; the reactor reports events. Flow state is tracked from events because 0.23's flow_write
  * reports success on a flow that is down.
  */
+import {performance} from 'node:perf_hooks'
 import {SYNC_SLICE_MS, WRITABLE, type Endpoint, type FlowRole, type FlowStats} from '../backend.js'
 import {FEventType} from '../constants.js'
 import {OuroError} from '../errors.js'

@@ -1,3 +1,5 @@
+import {performance} from 'node:perf_hooks'
+
 /**
  * CLOCK_MONOTONIC in ns as a double, without the BigInt process.hrtime.bigint() allocates:
  * performance.now() runs on the same clock (libuv's hrtime), so one offset maps it. The clock is

@@ -1,3 +1,4 @@
+import {performance} from 'node:perf_hooks'
 import {setImmediate as yieldNow, setTimeout as sleep} from 'node:timers/promises'
 import {isOuroError, OuroError, type Flow} from '../../core/index.js'
 import {HOLD_MS, monoNs} from './clock.js'

@@ -1,3 +1,4 @@
+import {performance} from 'node:perf_hooks'
 import {isOuroError, OuroError, SYNC_SLICE_MS, type Flow} from '../../core/index.js'
 import {HOLD_MS, monoNs} from './clock.js'
 import type {ReceiveTracker} from './counters.js'
