@@ -492,7 +492,7 @@ function allocError(ret: number, name: string, timeoutMs: number, what: string):
     case EPERM:
       return new OuroError('EIRMD', `${what} "${name}": the IRMd refused or could not be reached (see its log)`)
     case 1008:
-      return new OuroError('ECRYPT', `${what} "${name}": encryption failed; check the enc.conf of the name on both sides`)
+      return new OuroError('ECRYPT', `${what} "${name}": the IRMd's flow set-up (OAP: authentication and key exchange) failed; check the name's enc.conf on both sides if it has one, else see the IRMd's log and retry`)
     default:
       return OuroError.fromErrno(ret, `${what} "${name}"`)
   }

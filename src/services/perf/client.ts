@@ -47,13 +47,16 @@ export async function perfClient(opts: PerfClientOptions, onEvent: (e: PerfEvent
   const testId = randomBytes(6).toString('hex')
   const streams: Stream[] = []
   try {
-    const flows = await Promise.all(directions.map(() => flowAlloc(opts.name, opts.qos, {timeout: opts.timeout})))
-    flows.forEach((flow, i) => {
+    // One after another: 0.23's IRMd fails one of two concurrent allocations from a process to
+    // the same name ("OAP completion failed", reported as ECRYPT).
+    // Each flow joins `streams` as soon as it exists, so a later failure deallocates it too.
+    for (const [i, direction] of directions.entries()) {
+      const flow = await flowAlloc(opts.name, opts.qos, {timeout: opts.timeout})
+      streams.push({stream: i, direction, flow, session: new PerfSession(flow), sampler: new IntervalSampler(0)})
       if (opts.size > flow.maxSduSize) {
         throw new OuroError('EMSGSIZE', `--size ${opts.size} is larger than the largest SDU this flow carries (${flow.maxSduSize})`)
       }
-      streams.push({stream: i, direction: directions[i]!, flow, session: new PerfSession(flow), sampler: new IntervalSampler(0)})
-    })
+    }
     await Promise.all(
       streams.map(async (s) => {
         const params = {test: testId, stream: s.stream, streams: streams.length, direction: s.direction, size: opts.size, rateBps: opts.rateBps, durationMs: opts.durationMs}
