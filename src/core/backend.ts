@@ -59,9 +59,9 @@ export interface Endpoint {
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean
   /**
    * Sends one SDU on the calling thread, done with the buffer when it returns (no callback, no
-   * copy), waiting at most SYNC_SLICE_MS for room. False as for send(). Native only.
+   * copy), waiting at most `timeoutMs` (0..SYNC_SLICE_MS) for room. False as for send(). Native only.
    */
-  sendNow?(sdu: Uint8Array): boolean
+  sendNow?(sdu: Uint8Array, timeoutMs: number): boolean
   /**
    * Waits on the calling thread for the next SDU, at most `timeoutMs` (0..SYNC_SLICE_MS; 0 looks
    * once): busy-polling when `busy`, else in a blocking read. Undefined when none came. Throws as

@@ -51,6 +51,15 @@ function checkInto(into: Uint8Array | undefined, ep: Endpoint): Uint8Array | und
   return into
 }
 
+/** The wait of a synchronous read or write, ms: SYNC_SLICE_MS unless given, never more. */
+function syncTimeout(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined) return SYNC_SLICE_MS
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= SYNC_SLICE_MS)) {
+    throw new OuroError('EINVAL', `timeoutMs must be a number of ms from 0 to ${SYNC_SLICE_MS}, got ${String(timeoutMs)}`)
+  }
+  return timeoutMs
+}
+
 function checkCount(count: number | undefined): void {
   if (count !== undefined && (!Number.isInteger(count) || count < 0)) {
     throw new OuroError('EINVAL', `count must be a whole number >= 0, got ${String(count)}`)
@@ -234,10 +243,7 @@ export class Flow extends EventEmitter {
     const ep = this.#readable()
     if (this.#remainder) return this.#cut(this.#remainder, undefined)
     const into = checkInto(opts?.into, ep)
-    const timeoutMs = opts?.timeoutMs ?? SYNC_SLICE_MS
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0 && timeoutMs <= SYNC_SLICE_MS)) {
-      throw new OuroError('EINVAL', `timeoutMs must be a number of ms from 0 to ${SYNC_SLICE_MS}, got ${String(opts?.timeoutMs)}`)
-    }
+    const timeoutMs = syncTimeout(opts?.timeoutMs)
     return ep.readNow ? ep.readNow(opts?.busy === true, into, timeoutMs) : ep.readSdu(into)
   }
 
@@ -347,15 +353,18 @@ export class Flow extends EventEmitter {
   /**
    * Writes `buf` as one SDU now, without a Promise: the bytes written, or 0 when the flow cannot
    * take it now (send window, ring or packet pool full; await whenReady() and try again). On native
-   * it may wait on this thread up to 100 ms for room, as a blocking flow_write does. The buffer may
-   * be reused as soon as it returns: where sends complete asynchronously (embedded) the SDU is
-   * copied first, and a failure of that send is thrown by the next writeSync(). For flooding loops.
+   * it may wait on this thread for room, as a blocking flow_write does, up to `timeoutMs` (default
+   * and most SYNC_SLICE_MS, 100 ms; 0 never waits: for a process that must keep reading while it
+   * sends, since a reader's free blocks are what such a wait waits for). The buffer may be reused
+   * as soon as it returns: where sends complete asynchronously (embedded) the SDU is copied first,
+   * and a failure of that send is thrown by the next writeSync(). For flooding loops.
    */
-  writeSync(buf: Uint8Array): number {
+  writeSync(buf: Uint8Array, opts?: {timeoutMs?: number}): number {
     if (!(buf instanceof Uint8Array)) throw new OuroError('EINVAL', 'writeSync takes a Uint8Array or a Buffer')
     const ep = this.#writable(buf)
+    const timeoutMs = syncTimeout(opts?.timeoutMs)
     if (buf.length === 0) return 0
-    if (ep.sendNow) return ep.sendNow(buf) ? buf.length : 0
+    if (ep.sendNow) return ep.sendNow(buf, timeoutMs) ? buf.length : 0
     const failed = this.#sendError
     if (failed) {
       this.#sendError = undefined

@@ -276,6 +276,14 @@ for (const {kind, skip} of backendCases) {
       expect(got).toEqual(['sync one', 'SYNC TWO'])
       expect(flow.syncIO).toBe(kind === 'native')
       expect(thrown(() => flow.writeSync(new Uint8Array(flow.maxSduSize + 1))).errnoName).toBe('EMSGSIZE')
+      for (const bad of [-1, 101, Number.NaN]) expect(thrown(() => flow.writeSync(buf, {timeoutMs: bad})).errnoName).toBe('EINVAL')
+      buf.write('nowait 3')
+      expect(flow.writeSync(buf, {timeoutMs: 0})).toBe(8)
+      buf.write('bounded4')
+      expect(flow.writeSync(buf, {timeoutMs: 5})).toBe(8)
+      const more: string[] = []
+      while (more.length < 2) more.push(text(flow.readSync() ?? (await flow.read())))
+      expect(more).toEqual(['nowait 3', 'bounded4'])
     })
 
     it('round trips through readSync (blocking, busy, bounded, polling) leave the flow whole: a burst read afterwards arrives complete', async () => {

@@ -300,4 +300,15 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     checkDirection(doc.end.clientToServer, false)
     expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
   }, 30_000)
+
+  it('--bidir sends both ways at once, each process sending and receiving on its main thread', async () => {
+    const result = await runOuro(['perf', '--loopback', '--bidir', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const doc = parsePerf(result.stdout)
+    for (const d of [doc.end.clientToServer, doc.end.serverToClient]) {
+      checkDirection(d, false)
+      expect(d!.sum.receiver.packets).toBeGreaterThan(0)
+    }
+  }, 30_000)
 })

@@ -5,6 +5,9 @@ import {ReceiveTracker, SEQ_WINDOW} from '../../src/services/perf/counters.js'
 import {parseRate, parseTime} from '../../src/services/perf/parse.js'
 import {monoNowNs, monoNs} from '../../src/services/perf/clock.js'
 import {SPIN_IDLE_MS, SpinPolicy} from '../../src/services/perf/session.js'
+import {PacedSender} from '../../src/services/perf/sender.js'
+import {perfIO} from '../../src/services/perf/main-thread.js'
+import type {Flow} from '../../src/core/index.js'
 import {parseReceiverReport, receiverReport, receiverResult, sumDirection, type StreamOutcome} from '../../src/services/perf/results.js'
 import {streamDirections} from '../../src/services/perf/client.js'
 import {CtlType, DATA_HEADER_SIZE, DataStamper, dataSentNs, dataSeq, decodeControl, encodeControl, isControl} from '../../src/services/perf/wire.js'
@@ -56,6 +59,38 @@ describe('receiver spin policy', () => {
     const mapped = monoNs(performance.now())
     expect(mapped).toBeGreaterThanOrEqual(before)
     expect(mapped).toBeLessThanOrEqual(monoNowNs())
+  })
+})
+
+describe('paced sender on a flow with synchronous I/O', () => {
+  /** A flow that takes every SDU at once and records the options of each writeSync. */
+  const fakeFlow = (calls: Array<{timeoutMs?: number} | undefined>): Flow =>
+    ({
+      syncIO: true,
+      setSndTimeout: () => undefined,
+      writeSync: (buf: Uint8Array, opts?: {timeoutMs?: number}) => {
+        calls.push(opts)
+        return buf.length
+      },
+    }) as unknown as Flow
+
+  it('may wait in writes while its process receives nothing, and never waits while it does (--bidir)', async () => {
+    for (const receivers of [0, 1]) {
+      const calls: Array<{timeoutMs?: number} | undefined> = []
+      const sender = new PacedSender(fakeFlow(calls), 64, null, 5)
+      perfIO.receivers = receivers
+      try {
+        const running = sender.run()
+        expect(perfIO.senders).toBe(1)
+        await running
+      } finally {
+        perfIO.receivers = 0
+      }
+      expect(perfIO.senders).toBe(0)
+      expect(calls.length).toBe(sender.packets)
+      expect(calls.length).toBeGreaterThan(0)
+      expect(new Set(calls.map((c) => c?.timeoutMs))).toEqual(new Set([receivers === 0 ? undefined : 0]))
+    }
   })
 })
 

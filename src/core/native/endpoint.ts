@@ -72,8 +72,10 @@ export class NativeEndpoint implements Endpoint {
   #readBlocking = false
   /** The receive timeout set on the fd for blocking reads (ms). */
   #rcvTimeoMs = SYNC_SLICE_MS
-  /** Writes block (WNOBLOCK cleared, send timeout SYNC_SLICE_MS): sendNow() waits in flow_write. */
+  /** Writes block (WNOBLOCK cleared, send timeout #sndTimeoMs): sendNow() waits in flow_write. */
   #writeBlocking = false
+  /** The send timeout set on the fd for blocking writes (ms). */
+  #sndTimeoMs = SYNC_SLICE_MS
   /** When a write was first refused (ring, window or pool full), until one goes through. */
   #blockedSince: number | undefined
   /** Cancels the pending poll of a full tx ring. */
@@ -244,6 +246,7 @@ export class NativeEndpoint implements Endpoint {
       const ret = this.#host.lib.fccntl.setTimeo(this.id, cmd, toTimespec(timeoutMs))
       if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the ${which} timeout of flow ${this.id}`)
       if (which === 'read') this.#rcvTimeoMs = timeoutMs
+      else this.#sndTimeoMs = timeoutMs
     }
     const was = which === 'read' ? this.#readBlocking : this.#writeBlocking
     if (was === blocking) return
@@ -288,13 +291,14 @@ export class NativeEndpoint implements Endpoint {
   }
 
   /**
-   * Writes on this thread, waiting up to SYNC_SLICE_MS for a free packet block or an open FRCT
+   * Writes on this thread, waiting up to `timeoutMs` for a free packet block or an open FRCT
    * window as a blocking flow_write does (0.23 signals both; polling for them from the event loop
    * lost a third of the rate at 8 KiB, where the pool holds 128 blocks). A nearly full tx ring is
    * still never written to (see #refreshCredit): a blocked ring write would drop the packet.
    */
-  sendNow(sdu: Uint8Array): boolean {
-    if (!this.#writeBlocking) this.#setMode('write', true)
+  sendNow(sdu: Uint8Array, timeoutMs: number): boolean {
+    const blocking = timeoutMs > 0
+    if (this.#writeBlocking !== blocking || (blocking && this.#sndTimeoMs !== timeoutMs)) this.#setMode('write', blocking, timeoutMs)
     return this.#write(sdu)
   }
 

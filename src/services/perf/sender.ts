@@ -2,6 +2,7 @@ import {performance} from 'node:perf_hooks'
 import {setImmediate as yieldNow, setTimeout as sleep} from 'node:timers/promises'
 import {isOuroError, OuroError, type Flow} from '../../core/index.js'
 import {HOLD_MS, monoNs} from './clock.js'
+import {perfIO} from './main-thread.js'
 import {DataStamper} from './wire.js'
 
 /** A write that waits longer than this (send window or ring full, peer gone) ends the test. */
@@ -10,6 +11,9 @@ export const STALL_S = 5
 function stalled(): OuroError {
   return new OuroError('ETIMEDOUT', `the flow took no data for ${STALL_S} s (send window, ring or packet pool full: is the peer still reading?)`)
 }
+
+/** writeSync options of a sender whose process also receives: never wait (see perfIO). */
+const NO_WAIT = {timeoutMs: 0}
 
 /** Awaited writes between two yields to the event loop when flooding (so timers, reads and signals run). */
 const BATCH = 32
@@ -59,6 +63,7 @@ export class PacedSender {
     let lastWrite = start
     let lastYield = start
     flow.setSndTimeout(STALL_S)
+    perfIO.senders++
     try {
       for (;;) {
         if (this.#stopped) break
@@ -74,7 +79,7 @@ export class PacedSender {
         }
         stamper.stamp(this.packets, monoNs(now))
         if (!sync) await flow.write(buf)
-        else if (flow.writeSync(buf) === 0) {
+        else if (flow.writeSync(buf, perfIO.receivers === 0 ? undefined : NO_WAIT) === 0) {
           await this.#whenWritable(lastWrite)
           lastYield = performance.now()
           continue
@@ -91,6 +96,7 @@ export class PacedSender {
       if (!isOuroError(err, 'ETIMEDOUT')) throw err
       throw stalled()
     } finally {
+      perfIO.senders--
       this.endedAt = performance.now()
     }
   }

@@ -2,13 +2,11 @@ import {performance} from 'node:perf_hooks'
 import {isOuroError, OuroError, SYNC_SLICE_MS, type Flow} from '../../core/index.js'
 import {HOLD_MS, monoNs} from './clock.js'
 import type {ReceiveTracker} from './counters.js'
+import {perfIO} from './main-thread.js'
 import {decodeControl, encodeControl, isControl, type Control, type CtlType} from './wire.js'
 
 /** How often an unanswered control message is sent again (control messages may be lost on raw flows). */
 export const RETRY_MS = 200
-
-/** Sessions of this process receiving data now: a lone one may read on the main thread. */
-let receivers = 0
 
 /** SDUs in a row, each within STREAM_GAP_MS of the one before, that make a lone receiver spin. */
 const STREAK = 64
@@ -74,7 +72,7 @@ export class PerfSession {
 
   /** Makes this end count the data it receives. */
   set tracker(tracker: ReceiveTracker | undefined) {
-    if (tracker && !this.#tracker) receivers++
+    if (tracker && !this.#tracker) perfIO.receivers++
     this.#tracker = tracker
   }
 
@@ -89,11 +87,11 @@ export class PerfSession {
       let sdu: Uint8Array
       try {
         // Whatever is queued is taken without a Promise each (and, on native, into one buffer);
-        // the loop awaits only when it ran dry. The only receiver of a native process waits on this
-        // thread instead, as ocbr's server does (no event-thread hop per batch: 9% more at 8 KiB),
+        // the loop awaits only when it ran dry. The only receiver of a native process that sends
+        // nothing waits on this thread instead, as ocbr's server does (no event-thread hop per batch: 9% more at 8 KiB),
         // spinning while SDUs stream in (see SpinPolicy), with a turn of the event loop every
         // HOLD_MS for timers and signals.
-        if (sync && this.#tracker && receivers === 1) {
+        if (sync && this.#tracker && perfIO.receivers === 1 && perfIO.senders === 0) {
           if (now - held >= HOLD_MS) {
             await new Promise((resolve) => setImmediate(resolve))
             held = performance.now()
@@ -134,7 +132,7 @@ export class PerfSession {
         this.onControl(c)
       }
     }
-    if (this.#tracker) receivers--
+    if (this.#tracker) perfIO.receivers--
     const err = this.endedBy ?? new OuroError('EFLOWDOWN', 'flow ended')
     for (const fail of this.#endWaiters) fail(err)
     this.#endWaiters.clear()
