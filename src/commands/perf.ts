@@ -17,7 +17,8 @@ export default class Perf extends OuroCommand {
     'against it: a control exchange, then data SDUs with sequence numbers and send times for --duration; the report ' +
     'has both sides\' counts. --loopback runs a server and a client in two processes for a zero-setup measurement. ' +
     'On the native backend a lone receiving flow is read on the main thread: it busy-polls (one core) while data ' +
-    'streams in at 20,000 SDUs/s or more, which spares the sender a wake-up per SDU, and sleeps in blocking reads otherwise.'
+    'streams in at 20,000 SDUs/s or more, which spares the sender a wake-up per SDU, and sleeps in blocking reads otherwise. ' +
+    'One-way latency comes from send times in the SDUs: every SDU of a paced test (--rate) carries one, one SDU in 16 of a flood.'
 
   static override examples = [
     '<%= config.bin %> perf --loopback --qos raw',

@@ -5,7 +5,7 @@ import {ReceiveTracker, SEQ_WINDOW} from '../../src/services/perf/counters.js'
 import {parseRate, parseTime} from '../../src/services/perf/parse.js'
 import {monoNowNs, monoNs} from '../../src/services/perf/clock.js'
 import {SPIN_IDLE_MS, SpinPolicy} from '../../src/services/perf/session.js'
-import {PacedSender} from '../../src/services/perf/sender.js'
+import {PacedSender, STAMP_EVERY} from '../../src/services/perf/sender.js'
 import {perfIO} from '../../src/services/perf/main-thread.js'
 import type {Flow} from '../../src/core/index.js'
 import {parseReceiverReport, receiverReport, receiverResult, sumDirection, type StreamOutcome} from '../../src/services/perf/results.js'
@@ -90,6 +90,25 @@ describe('paced sender on a flow with synchronous I/O', () => {
       expect(calls.length).toBe(sender.packets)
       expect(calls.length).toBeGreaterThan(0)
       expect(new Set(calls.map((c) => c?.timeoutMs))).toEqual(new Set([receivers === 0 ? undefined : 0]))
+    }
+  })
+
+  it('stamps the send time on one SDU in STAMP_EVERY when flooding, and on every SDU when paced', async () => {
+    for (const rateBps of [null, 64 * 8 * 20_000]) {
+      const seen: Array<{seq: number; timed: boolean}> = []
+      const flow = {
+        syncIO: true,
+        setSndTimeout: () => undefined,
+        writeSync: (buf: Uint8Array) => {
+          seen.push({seq: dataSeq(buf), timed: !Number.isNaN(dataSentNs(buf))})
+          return buf.length
+        },
+      } as unknown as Flow
+      const sender = new PacedSender(flow, 64, rateBps, 20)
+      await sender.run()
+      expect(seen.length).toBeGreaterThan(STAMP_EVERY)
+      expect(seen.map((s) => s.seq)).toEqual(seen.map((_, i) => i))
+      for (const s of seen) expect(s.timed).toBe(rateBps !== null || s.seq % STAMP_EVERY === 0)
     }
   })
 })
