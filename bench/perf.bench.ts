@@ -337,6 +337,7 @@ if (nativeRows.length > 0) {
     const ratio = median(r.oursRx) / median(r.ocbrRx)
     console.log(`${String(r.size).padStart(6)} ${fmt(median(r.ocbrRx)).padStart(10)} ${fmt(median(r.oursRx)).padStart(12)} ${ratio.toFixed(2).padStart(6)}  ${spread(r.ocbrRx)}; ${spread(r.oursRx)}`)
   }
+  console.log('goal: perf sender >= 0.95 x ocbr -f into the same receiver')
 }
 if (Object.keys(pingRuns).length > 0) {
   const m = (k: string): number => median(pingRuns[k] ?? [])
