@@ -88,9 +88,9 @@ export class PerfSession {
       try {
         // Whatever is queued is taken without a Promise each (and, on native, into one buffer);
         // the loop awaits only when it ran dry. The only receiver of a native process that sends
-        // nothing waits on this thread instead, as ocbr's server does (no event-thread hop per batch: 9% more at 8 KiB),
-        // spinning while SDUs stream in (see SpinPolicy), with a turn of the event loop every
-        // HOLD_MS for timers and signals.
+        // nothing waits on this thread instead, as ocbr's server does (no event-thread hop per
+        // batch: 9% more at 8 KiB), spinning while SDUs stream in (see SpinPolicy), with a turn of
+        // the event loop every HOLD_MS for timers and signals.
         if (sync && this.#tracker && perfIO.receivers === 1 && perfIO.senders === 0) {
           if (now - held >= HOLD_MS) {
             await new Promise((resolve) => setImmediate(resolve))
