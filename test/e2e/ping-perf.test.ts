@@ -301,6 +301,20 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
   }, 30_000)
 
+  it('--loopback with cypher encrypts its made-up name through enc.conf files, and removes them at the end', async () => {
+    const result = await runOuro(['perf', '--loopback', '--qos', 'cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
+    if (result.code !== 0) {
+      // Not root here: the security directory is not writable, and the one line says so.
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect(result.stderr).toMatch(/cannot write .*enc\.conf.*run as root/)
+      return
+    }
+    const written = [...result.stderr.matchAll(/^wrote (\S+) \(cipher=aes-256-gcm\)$/gm)].map((m) => m[1]!)
+    expect(written.map((f) => f.split('/').at(-3))).toEqual(['client', 'server'])
+    for (const file of written) expect(existsSync(file)).toBe(false)
+    checkDirection(parsePerf(result.stdout).end.clientToServer, false)
+  }, 30_000)
+
   it('--bidir sends both ways at once, each process sending and receiving on its main thread', async () => {
     const result = await runOuro(['perf', '--loopback', '--bidir', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
     expect(result.stderr).toBe('')

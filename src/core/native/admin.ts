@@ -3,7 +3,8 @@
  * libouroboros-irm, so the process does not register itself with the IRMd.
  */
 import {OuroError} from '../errors.js'
-import {configuredCipher, encConfPath, removeEncConf, writeEncConf} from './crypt.js'
+import type {Cypher} from '../qos.js'
+import {cipherFor, configuredCipher, encConfPath, removeEncConf, writeEncConf} from './crypt.js'
 import {
   createName,
   destroyName,
@@ -60,6 +61,20 @@ export async function destroyNameAdmin(name: string, opts: LocateOptions & {keep
     lines.push(`removed the enc.conf files of "${name}" under ${dir}`)
   }
   return lines
+}
+
+/**
+ * Has flows to `name` encrypted with `cypher` key bits: writes its client and server enc.conf (for
+ * a name a command made up for itself, as perf --loopback does). Returns the lines to report.
+ * Undo with removeEncryptionAdmin().
+ */
+export function encryptNameAdmin(name: string, cypher: Cypher, opts: LocateOptions = {}): string[] {
+  const cipher = cipherFor(cypher)
+  return writeEncConf(name, cipher, securityDir(loadIrm(opts).located.libDir)).map((file) => `wrote ${file} (cipher=${cipher})`)
+}
+
+export function removeEncryptionAdmin(name: string, opts: LocateOptions = {}): void {
+  removeEncConf(name, securityDir(loadIrm(opts).located.libDir))
 }
 
 export async function regNameAdmin(name: string, opts: NameAdminOptions = {}): Promise<string[]> {

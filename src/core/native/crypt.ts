@@ -52,13 +52,18 @@ export function verifyClientEncryption(name: string, cypher: Cypher, secDir: str
   const bits = cipher === undefined ? 0 : (CIPHER_BITS[cipher] ?? 0)
   if (bits >= cypher && cipher !== undefined) return bits as Cypher
   const found = cipher === undefined ? 'no encryption is configured for it' : `${file} selects ${cipher} (${bits || 'unknown'} bits)`
-  const want = cypher === 256 ? 'aes-256-gcm' : cypher === 192 ? 'aes-192-gcm' : 'aes-128-gcm'
+  const want = cipherFor(cypher)
   throw new OuroError(
     'ECRYPT',
     `cypher=${cypher} asked for "${name}", but ${found}; on Ouroboros 0.22+ encryption is set per name: ` +
       `write "cipher=${want}" to ${file} (and to ${encConfPath(secDir, 'server', name)} on the server), ` +
       `e.g. with \`ouro name create ${name} --cipher ${want}\`, or drop cypher from the QoS`,
   )
+}
+
+/** The AES-GCM cipher with `cypher` key bits. */
+export function cipherFor(cypher: Cypher): string {
+  return cypher === 256 ? 'aes-256-gcm' : cypher === 192 ? 'aes-192-gcm' : 'aes-128-gcm'
 }
 
 /** Writes client and server enc.conf files for `name` selecting `cipher`. Returns the files written. */
