@@ -1,12 +1,11 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {BACKEND_CHOICES, closeAll, setBackendChoice, type BackendChoice} from '../core/index.js'
 import {describeError, exitCodeOf} from '../output/errors.js'
+import {SHUTDOWN_MS} from '../services/spawn-self.js'
 
 /** Exit codes every command uses. */
 export const EXIT = {ok: 0, failed: 1, usage: 2, sigint: 130, sigterm: 143} as const
 
-/** How long Ctrl-C may spend deallocating flows and unbinding names before the process exits anyway. */
-const SHUTDOWN_MS = 3000
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OuroCommand)['baseFlags'] & T['flags']>
 

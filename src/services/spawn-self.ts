@@ -44,8 +44,15 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
   })
 }
 
-/** Ends a child we started (by its pid) and waits for it, bounded. */
-export async function stopChild(child: ChildProcess, timeoutMs = 3000): Promise<void> {
+/** How long Ctrl-C or SIGTERM may spend deallocating flows and unbinding names before the process exits anyway. */
+export const SHUTDOWN_MS = 3000
+
+/**
+ * Ends a child we started (by its pid) and waits for it, bounded. SIGKILL comes only after the
+ * child's own bounded shutdown had its time: a process killed inside libouroboros (a flow_dealloc
+ * freeing its packets) can leave 0.23's shared packet pool locked for every process on the host.
+ */
+export async function stopChild(child: ChildProcess, timeoutMs = SHUTDOWN_MS + 2000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
