@@ -37,6 +37,7 @@ export interface EndpointHost {
 }
 
 type State = 'up' | 'down' | 'dealloc' | 'peer'
+type IoDirection = 'read' | 'write'
 
 export class NativeEndpoint implements Endpoint {
   readonly id: number
@@ -68,14 +69,15 @@ export class NativeEndpoint implements Endpoint {
    * state follows what reads and writes return. Any event-driven use puts it back (#watch).
    */
   #direct = false
-  /** Reads block (RNOBLOCK cleared, receive timeout #rcvTimeoMs): readNow() waits in flow_read. */
-  #readBlocking = false
-  /** The receive timeout set on the fd for blocking reads (ms). */
-  #rcvTimeoMs = SYNC_SLICE_MS
-  /** Writes block (WNOBLOCK cleared, send timeout #sndTimeoMs): sendNow() waits in flow_write. */
-  #writeBlocking = false
-  /** The send timeout set on the fd for blocking writes (ms). */
-  #sndTimeoMs = SYNC_SLICE_MS
+  /**
+   * How reads and writes of the fd wait: blocking (RNOBLOCK / WNOBLOCK cleared, so readNow() waits
+   * in flow_read and sendNow() in flow_write) with the receive / send timeout set on it (ms; NaN
+   * until one is set: the library's default is to wait for ever).
+   */
+  readonly #modes: Record<IoDirection, {blocking: boolean; timeoutMs: number}> = {
+    read: {blocking: false, timeoutMs: Number.NaN},
+    write: {blocking: false, timeoutMs: Number.NaN},
+  }
   /** When a write was first refused (ring, window or pool full), until one goes through. */
   #blockedSince: number | undefined
   /** Cancels the pending poll of a full tx ring. */
@@ -105,7 +107,7 @@ export class NativeEndpoint implements Endpoint {
   /** Back to event-driven operation after readNow() (reads of the event loop, waits for events). */
   resumeEvents(): void {
     if (!this.#direct || this.#closed) return
-    if (this.#readBlocking) this.#setMode('read', false)
+    this.#useMode('read', false)
     this.#watch()
   }
 
@@ -203,8 +205,7 @@ export class NativeEndpoint implements Endpoint {
       this.#host.reactor.remove(this.id)
       this.#direct = true
     }
-    const blocking = !busy && timeoutMs > 0
-    if (this.#readBlocking !== blocking || (blocking && this.#rcvTimeoMs !== timeoutMs)) this.#setMode('read', blocking, timeoutMs)
+    this.#useMode('read', !busy && timeoutMs > 0, timeoutMs)
     const {lib} = this.#host
     const buf = into ?? this.#host.readBuf
     const until = busy ? performance.now() + timeoutMs : 0
@@ -234,31 +235,31 @@ export class NativeEndpoint implements Endpoint {
   }
 
   /**
-   * Switches reads or writes of the fd between non-blocking and blocking for at most `timeoutMs`
-   * (each switch raises FLOW_UP at the peer, which ignores it: switches happen only when a flow
-   * changes between synchronous and event-driven use, or between polling and sleeping reads; a new
-   * timeout alone raises nothing). Not while a dealloc holds the library's lock.
+   * Makes reads or writes of the fd blocking for at most `timeoutMs`, or non-blocking; nothing
+   * when they are so already. A switch raises FLOW_UP at the peer, which ignores it: switches
+   * happen only when a flow changes between synchronous and event-driven use, or between polling
+   * and sleeping reads. A new timeout alone raises nothing. Not while a dealloc holds the
+   * library's lock.
    */
-  #setMode(which: 'read' | 'write', blocking: boolean, timeoutMs = SYNC_SLICE_MS): void {
+  #useMode(which: IoDirection, blocking: boolean, timeoutMs = SYNC_SLICE_MS): void {
+    const mode = this.#modes[which]
+    if (mode.blocking === blocking && (!blocking || mode.timeoutMs === timeoutMs)) return
     if (this.#host.lockHazard()) return
-    if (blocking) {
+    if (blocking && mode.timeoutMs !== timeoutMs) {
       const cmd = which === 'read' ? FCCNTL.FLOWSRCVTIMEO : FCCNTL.FLOWSSNDTIMEO
       const ret = this.#host.lib.fccntl.setTimeo(this.id, cmd, toTimespec(timeoutMs))
       if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the ${which} timeout of flow ${this.id}`)
-      if (which === 'read') this.#rcvTimeoMs = timeoutMs
-      else this.#sndTimeoMs = timeoutMs
+      mode.timeoutMs = timeoutMs
     }
-    const was = which === 'read' ? this.#readBlocking : this.#writeBlocking
-    if (was === blocking) return
-    if (which === 'read') this.#readBlocking = blocking
-    else this.#writeBlocking = blocking
+    if (mode.blocking === blocking) return
+    mode.blocking = blocking
     this.#applyFlags(this.#downBySelf)
   }
 
   #applyFlags(down: boolean): void {
     let flags = BASE_FLAGS
-    if (this.#readBlocking) flags &= ~FLOWF.RNOBLOCK
-    if (this.#writeBlocking) flags &= ~FLOWF.WNOBLOCK
+    if (this.#modes.read.blocking) flags &= ~FLOWF.RNOBLOCK
+    if (this.#modes.write.blocking) flags &= ~FLOWF.WNOBLOCK
     if (down) flags |= FLOWF.DOWN
     const ret = this.#host.lib.fccntl.setFlags(this.id, flags)
     if (ret < 0) throw OuroError.fromErrno(ret, `cannot set the flags of flow ${this.id}`)
@@ -284,7 +285,7 @@ export class NativeEndpoint implements Endpoint {
   }
 
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean {
-    if (this.#writeBlocking) this.#setMode('write', false)
+    this.#useMode('write', false)
     if (!this.#write(sdu)) return false
     done()
     return true
@@ -297,8 +298,7 @@ export class NativeEndpoint implements Endpoint {
    * still never written to (see #refreshCredit): a blocked ring write would drop the packet.
    */
   sendNow(sdu: Uint8Array, timeoutMs: number): boolean {
-    const blocking = timeoutMs > 0
-    if (this.#writeBlocking !== blocking || (blocking && this.#sndTimeoMs !== timeoutMs)) this.#setMode('write', blocking, timeoutMs)
+    this.#useMode('write', timeoutMs > 0, timeoutMs)
     return this.#write(sdu)
   }
 
