@@ -64,12 +64,13 @@ describe('receiver spin policy', () => {
 
 describe('paced sender on a flow with synchronous I/O', () => {
   /** A flow that takes every SDU at once and records the options of each writeSync. */
-  const fakeFlow = (calls: Array<{timeoutMs?: number} | undefined>): Flow =>
+  const fakeFlow = (calls: Array<{timeoutMs?: number} | undefined>, sendersSeen: number[]): Flow =>
     ({
       syncIO: true,
       setSndTimeout: () => undefined,
       writeSync: (buf: Uint8Array, opts?: {timeoutMs?: number}) => {
         calls.push(opts)
+        sendersSeen.push(perfIO.senders)
         return buf.length
       },
     }) as unknown as Flow
@@ -77,15 +78,16 @@ describe('paced sender on a flow with synchronous I/O', () => {
   it('may wait in writes while its process receives nothing, and never waits while it does (--bidir)', async () => {
     for (const receivers of [0, 1]) {
       const calls: Array<{timeoutMs?: number} | undefined> = []
-      const sender = new PacedSender(fakeFlow(calls), 64, null, 5)
+      const sendersSeen: number[] = []
+      const sender = new PacedSender(fakeFlow(calls, sendersSeen), 64, null, 5)
       perfIO.receivers = receivers
       try {
-        const running = sender.run()
-        expect(perfIO.senders).toBe(1)
-        await running
+        await sender.run()
       } finally {
         perfIO.receivers = 0
       }
+      // Counted while writing (the whole run may finish before run() returns), not after.
+      expect(new Set(sendersSeen)).toEqual(new Set([1]))
       expect(perfIO.senders).toBe(0)
       expect(calls.length).toBe(sender.packets)
       expect(calls.length).toBeGreaterThan(0)
