@@ -149,6 +149,26 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
   })
 
+  it('ends a process stuck inside libouroboros with one line, exit 1, and its name unbound and destroyed', async () => {
+    const name = uniqueName('ouro-stall')
+    const stalled = startPeer('stall', name, 15_000, serverName)
+    let stderr = ''
+    stalled.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => stalled.child.once('exit', (code) => resolve(code)))
+    try {
+      expect(await stalled.line).toBe('ready')
+      expect((await backend.listNames()).map((n) => n.name)).toContain(name)
+      // The peer blocks for 30 s; its 1 s stall bound ends it long before.
+      expect(await exited).toBe(1)
+    } finally {
+      await stalled.kill()
+    }
+    const lines = stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^ouro: the process was stuck for \d+\.\d s inside libouroboros, waiting on a lock .* \[ETIMEDOUT\]$/)
+    expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
+  })
+
   it('describes the host for ouro status', async () => {
     const d = await backend.describe()
     expect(d).toMatchObject({backend: 'native', irmdReachable: true})

@@ -25,8 +25,9 @@ export interface Peer {
 }
 
 /** Starts test/native/peer.ts in a child process (0.23 cannot connect two flows of one process). */
-export function startPeer(mode: 'echo' | 'client', name: string, timeoutMs = 15_000): Peer {
-  const child = spawn(process.execPath, ['--import', 'tsx', PEER, mode, name], {cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit']})
+export function startPeer(mode: 'echo' | 'client' | 'stall', name: string, timeoutMs = 15_000, ...rest: string[]): Peer {
+  const child = spawn(process.execPath, ['--import', 'tsx', PEER, mode, name, ...rest], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d))
   const line = new Promise<string>((resolve, reject) => {
     let buf = ''
     const timer = setTimeout(() => reject(new Error(`peer ${mode} ${name} printed nothing in ${timeoutMs} ms`)), timeoutMs)

@@ -3,15 +3,17 @@
  *   peer.ts echo NAME   binds NAME, prints "ready", echoes every SDU back on every flow;
  *                       the SDU "dealloc" makes it deallocate that flow, "burst N" sends N SDUs then deallocates.
  *   peer.ts client NAME  allocates a flow to NAME, writes "hello", prints the reply, deallocates, exits.
+ *   peer.ts stall NAME TO  binds NAME, allocates a flow to TO, prints "ready", then blocks its main thread
+ *                       in a futex wait for 30 s, as 0.23 does on a reliable flow whose ring stays full.
  */
 import {createNativeBackend} from '../../src/core/native/index.js'
 
-const [mode, name] = process.argv.slice(2)
-if ((mode !== 'echo' && mode !== 'client') || !name) {
-  process.stderr.write('usage: peer.ts echo|client NAME\n')
+const [mode, name, to] = process.argv.slice(2)
+if ((mode !== 'echo' && mode !== 'client' && mode !== 'stall') || !name || (mode === 'stall' && !to)) {
+  process.stderr.write('usage: peer.ts echo|client NAME | stall NAME TO\n')
   process.exit(2)
 }
-const backend = await createNativeBackend()
+const backend = await createNativeBackend({stallMs: 1000})
 const stop = async (): Promise<void> => {
   await backend.close()
   process.exit(0)
@@ -33,6 +35,14 @@ if (mode === 'client') {
   await stop()
 }
 await backend.bind(name)
+if (mode === 'stall') {
+  const {QoS} = await import('../../src/core/qos.js')
+  await backend.alloc(to!, QoS.raw, {timeoutMs: 10_000})
+  process.stdout.write('ready\n')
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000)
+  process.stdout.write('woke up\n')
+  process.exit(0)
+}
 process.stdout.write('ready\n')
 for (;;) {
   let ep: Awaited<ReturnType<typeof backend.accept>>

@@ -27,6 +27,7 @@ import {securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
 import {Reactor} from './reactor.js'
+import {stallBound, Watchdog} from './watchdog.js'
 
 const ETIMEDOUT = 110
 const EPERM = 1
@@ -44,6 +45,8 @@ export interface NativeOptions {
   lingerMs?: number
   /** Bound on flow_dealloc itself, ms (0.23 can block forever on FRCT flows whose peer died). */
   deallocTimeoutMs?: number
+  /** How long the main thread may be stuck inside libouroboros before the process ends (see Watchdog), ms. */
+  stallMs?: number
 }
 
 interface Binding {
@@ -76,6 +79,8 @@ export class NativeBackend implements Backend, EndpointHost {
   readonly #lingering = new Set<Promise<void>>()
   readonly #abandoned = new Set<number>()
   #stuckDeallocs = 0
+  /** Started with the first flow: libouroboros can block the main thread only once flows exist. */
+  #watchdog: Watchdog | undefined
   #closing: Promise<void> | undefined
   #waiters: AcceptWaiter[] = []
   #accepted: NativeEndpoint[] = []
@@ -125,6 +130,10 @@ export class NativeBackend implements Backend, EndpointHost {
     if (fd < 64 || fd >= 4096) throw new OuroError('EBADF', `libouroboros returned flow descriptor ${fd}, outside 64..4095`)
     const ep = new NativeEndpoint(this, fd, qos, name, role)
     this.#flows.add(ep)
+    if (!this.#watchdog) {
+      this.#watchdog = new Watchdog({stallMs: this.#opts.stallMs ?? stallBound(), irmPath: this.lib.located.irmPath})
+      this.#bindingsChanged()
+    }
     return ep
   }
 
@@ -244,6 +253,7 @@ export class NativeBackend implements Backend, EndpointHost {
       await bindProcess(this.lib, process.pid, name)
       lines.push(`bound process ${process.pid} to "${name}"`)
       this.#bindings.set(name, binding)
+      this.#bindingsChanged()
       return lines
     } catch (err) {
       await this.#undo(binding, false)
@@ -274,6 +284,7 @@ export class NativeBackend implements Backend, EndpointHost {
     const b = this.#bindings.get(name)
     if (!b) return
     this.#bindings.delete(name)
+    this.#bindingsChanged()
     await this.#undo(b, true)
     if (this.#bindings.size === 0) this.#failWaiters(new OuroError('EINVAL', 'this process accepts flows for no name any more'))
   }
@@ -284,9 +295,16 @@ export class NativeBackend implements Backend, EndpointHost {
     const lines: string[] = []
     for (const b of [...this.#bindings.values()]) {
       this.#bindings.delete(b.name)
+      this.#bindingsChanged()
       lines.push(...(await this.#undo(b, true)))
     }
     return lines
+  }
+
+  /** Tells the watchdog what to undo should the process have to end. */
+  #bindingsChanged(): void {
+    const list = [...this.#bindings.values()].map((b) => ({name: b.name, regs: b.regs.map((i) => i.pid), created: b.created}))
+    this.#watchdog?.setBindings(list)
   }
 
   boundNames(): string[] {
@@ -476,6 +494,7 @@ export class NativeBackend implements Backend, EndpointHost {
     await Promise.allSettled([...this.#lingering])
     await this.unbindAll().catch(() => [])
     await this.reactor.close()
+    await this.#watchdog?.stop()
     process.off('exit', this.#onExit)
   }
 }
