@@ -68,7 +68,7 @@ setInterval(() => {
   fs.writeSync(2, 'ouro: the process was stuck for ' + secs + ' s inside libouroboros, waiting on a lock ' +
     '(0.23 blocks without a bound when the ring of a reliable flow stays full: its peer stopped reading); ' +
     'exiting without deallocating its flows [ETIMEDOUT]\\n')
-  try {
+  if (bindings.length > 0) try {
     const koffi = require(koffiPath)
     const irm = koffi.load(irmPath)
     const unbind = irm.func('irm_unbind_process', 'int', ['int', 'str'])
@@ -106,6 +106,7 @@ export class Watchdog {
     this.#timer = setInterval(beat, BEAT_MS).unref()
     this.#worker = new Worker(WORKER, {
       eval: true,
+      execArgv: [], // plain CommonJS: no loaders or --input-type of the parent
       workerData: {
         beat: this.#beat,
         stallMs: opts.stallMs,
