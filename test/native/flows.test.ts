@@ -169,6 +169,27 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
   })
 
+  it('closes a reliable flow holding undelivered SDUs of a writer that has exited, without crashing', async () => {
+    // 0.23's flow_dealloc reads them, and SIGSEGVs: the IRMd reclaimed the dead writer's packet blocks.
+    const name = uniqueName('ouro-sink')
+    const sink = startPeer('sink', name)
+    let out = ''
+    sink.child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+    const sinkExit = new Promise<[number | null, string | null]>((resolve) => sink.child.once('exit', (code, signal) => resolve([code, signal])))
+    try {
+      expect(await sink.line).toBe('ready')
+      const flood = startPeer('flood', name, 15_000, '32')
+      const floodExit = new Promise<number | null>((resolve) => flood.child.once('exit', (code) => resolve(code)))
+      expect(await flood.line).toBe('sent 32')
+      expect(await floodExit).toBe(0)
+      expect(out).toContain('accepted\n')
+      sink.child.kill('SIGTERM')
+      expect(await sinkExit).toEqual([0, null])
+    } finally {
+      await sink.kill()
+    }
+  })
+
   it('describes the host for ouro status', async () => {
     const d = await backend.describe()
     expect(d).toMatchObject({backend: 'native', irmdReachable: true})

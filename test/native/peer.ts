@@ -3,14 +3,17 @@
  *   peer.ts echo NAME   binds NAME, prints "ready", echoes every SDU back on every flow;
  *                       the SDU "dealloc" makes it deallocate that flow, "burst N" sends N SDUs then deallocates.
  *   peer.ts client NAME  allocates a flow to NAME, writes "hello", prints the reply, deallocates, exits.
+ *   peer.ts sink NAME   binds NAME, prints "ready", accepts one flow, prints "accepted" and never reads it.
+ *   peer.ts flood NAME N  allocates a reliable (data) flow to NAME, writes N SDUs, prints "sent N",
+ *                       deallocates, exits.
  *   peer.ts stall NAME TO  binds NAME, allocates a flow to TO, prints "ready", then blocks its main thread
  *                       in a futex wait for 30 s, as 0.23 does on a reliable flow whose ring stays full.
  */
 import {createNativeBackend} from '../../src/core/native/index.js'
 
 const [mode, name, to] = process.argv.slice(2)
-if ((mode !== 'echo' && mode !== 'client' && mode !== 'stall') || !name || (mode === 'stall' && !to)) {
-  process.stderr.write('usage: peer.ts echo|client NAME | stall NAME TO\n')
+if (!['echo', 'client', 'sink', 'flood', 'stall'].includes(mode!) || !name || ((mode === 'stall' || mode === 'flood') && !to)) {
+  process.stderr.write('usage: peer.ts echo|client|sink NAME | flood NAME N | stall NAME TO\n')
   process.exit(2)
 }
 const backend = await createNativeBackend({stallMs: 1000})
@@ -34,7 +37,28 @@ if (mode === 'client') {
   await ep.dealloc()
   await stop()
 }
+if (mode === 'flood') {
+  const {QoS} = await import('../../src/core/qos.js')
+  const {WRITABLE} = await import('../../src/core/backend.js')
+  const ep = await backend.alloc(name, QoS.data, {timeoutMs: 10_000})
+  let writable = (): void => {}
+  ep.onEvent = (type) => type === WRITABLE && writable()
+  for (let i = 0; i < Number(to); ) {
+    if (ep.send(Buffer.from(`sdu ${i}`), () => {})) i++
+    else await new Promise<void>((resolve) => (writable = resolve))
+  }
+  process.stdout.write(`sent ${to}\n`)
+  await ep.dealloc()
+  await stop()
+}
 await backend.bind(name)
+if (mode === 'sink') {
+  process.stdout.write('ready\n')
+  await backend.accept({timeoutMs: null})
+  process.stdout.write('accepted\n')
+  setInterval(() => {}, 60_000) // keeps the process up until SIGTERM
+  await new Promise(() => {})
+}
 if (mode === 'stall') {
   const {QoS} = await import('../../src/core/qos.js')
   await backend.alloc(to!, QoS.raw, {timeoutMs: 10_000})

@@ -3,6 +3,8 @@
  * Blocking calls (alloc, accept, join, dealloc, irm_*) run on worker threads with bounds;
  * everything per packet runs on the main thread without blocking.
  */
+import {spawnSync} from 'node:child_process'
+import * as fs from 'node:fs'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {OuroError} from '../errors.js'
 import {QoS, type Cypher, type QoSSpec} from '../qos.js'
@@ -27,7 +29,7 @@ import {securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
 import {Reactor} from './reactor.js'
-import {stallBound, Watchdog} from './watchdog.js'
+import {removeProcessFiles, stallBound, Watchdog} from './watchdog.js'
 
 const ETIMEDOUT = 110
 const EPERM = 1
@@ -101,8 +103,12 @@ export class NativeBackend implements Backend, EndpointHost {
   /**
    * Last resort when the process exits without close(): undo name bindings synchronously (each
    * irm_* call is one request/response on the IRMd socket), so no created name is left behind.
+   * With flows still open, deallocating or abandoned, end the process here with _exit(): the
+   * library's destructor would flow_dealloc them, which blocks for good on an FRCT flow whose peer
+   * is gone, or behind a flow_dealloc still stuck on a worker thread. The IRMd reclaims the flows
+   * of a process that is gone.
    */
-  readonly #onExit = (): void => {
+  readonly #onExit = (code: number): void => {
     const {irm} = this.lib
     for (const b of this.#bindings.values()) {
       irm.irm_unbind_process(process.pid, b.name)
@@ -110,6 +116,22 @@ export class NativeBackend implements Backend, EndpointHost {
       if (b.created) irm.irm_destroy_name(b.name)
     }
     this.#bindings.clear()
+    if (this.#flows.size + this.#lingering.size + this.#abandoned.size === 0) return
+    // _exit ends the process at once: run the exit listeners registered after this one first.
+    const listeners = process.listeners('exit')
+    const mine = listeners.indexOf(this.#onExit)
+    for (const listener of mine < 0 ? [] : listeners.slice(mine + 1)) {
+      try {
+        listener.call(process, code)
+      } catch {
+        // as an exception in an exit listener would, it only loses that listener's work
+      }
+    }
+    try {
+      removeProcessFiles(process.pid, fs, spawnSync)
+    } finally {
+      this.lib.libc._exit(code)
+    }
   }
 
   lockHazard(): boolean {
@@ -416,6 +438,15 @@ export class NativeBackend implements Backend, EndpointHost {
       this.#abandoned.add(fd)
       return
     }
+    if (ep.qos.inOrder === 1 && ep.undelivered) {
+      // flow_dealloc reads what FRCT holds for delivery, and 0.23 crashes (SIGSEGV) on a packet
+      // whose writer process has exited: the IRMd reclaims its blocks, and 0.23 raises no event
+      // that would tell. Tell the peer, and leave the flow to the IRMd: the process ends without
+      // the library's destructor (see #onExit), which would read them too.
+      fccntl.setFlags(fd, BASE_FLAGS | FLOWF.DOWN)
+      this.#abandoned.add(fd)
+      return
+    }
     const reliable = ep.qos.inOrder === 1 && ep.qos.loss === 0
     // Reliable flows keep the ring up so FRCT can retransmit while lingering; others tell the peer now.
     if (!reliable || ep.peerGone) fccntl.setFlags(fd, BASE_FLAGS | FLOWF.DOWN)
@@ -495,7 +526,8 @@ export class NativeBackend implements Backend, EndpointHost {
     await this.unbindAll().catch(() => [])
     await this.reactor.close()
     await this.#watchdog?.stop()
-    process.off('exit', this.#onExit)
+    // Abandoned flows stay with the library: its destructor must not run for them (see #onExit).
+    if (this.#abandoned.size === 0) process.off('exit', this.#onExit)
   }
 }
 

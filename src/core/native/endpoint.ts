@@ -128,6 +128,15 @@ export class NativeEndpoint implements Endpoint {
     return this.#state !== 'up'
   }
 
+  /**
+   * SDUs were announced by events and not read yet: on an FRCT flow the reactor's fevent() has
+   * moved them into FRCT's delivery queue. (Direct reads take packets from the ring to the caller
+   * in one call.)
+   */
+  get undelivered(): boolean {
+    return !this.#direct && this.#rxCredit > 0
+  }
+
   get closed(): boolean {
     return this.#closed !== undefined
   }

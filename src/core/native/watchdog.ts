@@ -12,6 +12,8 @@
  * process's rings from /dev/shm, and ends the process with _exit(1): exit() would run the library's
  * destructor, which takes the same locks.
  */
+import type {spawnSync as SpawnSync} from 'node:child_process'
+import type * as Fs from 'node:fs'
 import {createRequire} from 'node:module'
 import {Worker} from 'node:worker_threads'
 
@@ -39,11 +41,30 @@ export function stallBound(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(ms) && ms > 0 ? ms : STALL_MS
 }
 
+/**
+ * Removes what libouroboros' destructor would when a process ends without it: its FUSE mount
+ * (lazily: the library may still serve it) and its rings in /dev/shm. Self-contained, with its
+ * modules passed in: the watchdog's worker runs its source.
+ */
+export function removeProcessFiles(pid: number, fs: typeof Fs, spawnSync: typeof SpawnSync): void {
+  const mnt = `/tmp/ouroboros/proc.${pid}`
+  if (fs.existsSync(mnt)) {
+    spawnSync('fusermount', ['-u', '-z', mnt], {stdio: 'ignore', timeout: 2000})
+    try {
+      fs.rmdirSync(mnt)
+    } catch {
+      // still busy: the IRMd's clean-up or the next restart removes it
+    }
+  }
+  for (const f of fs.readdirSync('/dev/shm')) if (f.startsWith(`ouroboros.rbuff.${pid}.`)) fs.rmSync(`/dev/shm/${f}`, {force: true})
+}
+
 // Plain JavaScript, run with `eval` so it works the same from src/ (tests) and dist/.
 const WORKER = `
 const {workerData, parentPort} = require('node:worker_threads')
 const fs = require('node:fs')
 const {spawnSync} = require('node:child_process')
+const removeProcessFiles = ${removeProcessFiles.toString()}
 const {beat, stallMs, checkMs, pid, koffiPath, irmPath} = workerData
 const FUTEX = '202'
 let bindings = []
@@ -82,12 +103,7 @@ setInterval(() => {
   } catch (err) {
     fs.writeSync(2, 'ouro: could not undo the name bindings: ' + err.message + '\\n')
   }
-  const mnt = '/tmp/ouroboros/proc.' + pid
-  spawnSync('fusermount', ['-u', '-z', mnt], {stdio: 'ignore', timeout: 2000})
-  try { fs.rmdirSync(mnt) } catch {}
-  try {
-    for (const f of fs.readdirSync('/dev/shm')) if (f.startsWith('ouroboros.rbuff.' + pid + '.')) fs.rmSync('/dev/shm/' + f)
-  } catch {}
+  try { removeProcessFiles(pid, fs, spawnSync) } catch {}
   const koffi = require(koffiPath)
   koffi.load('libc.so.6').func('_exit', 'void', ['int'])(1)
 }, checkMs)
