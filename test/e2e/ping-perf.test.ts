@@ -134,7 +134,8 @@ describe('ouro perf', () => {
     expect(events[0]!.event).toBe('start')
     expect(events.at(-1)!.event).toBe('end')
     expect(events.slice(1, -1).every((e) => e.event === 'interval')).toBe(true)
-    expect(events.length).toBeGreaterThanOrEqual(5)
+    // start, at least one interval, end: a loaded machine may fire the 100 ms timer late, never early.
+    expect(events.length).toBeGreaterThanOrEqual(3)
     checkDirection((events.at(-1)!.data as unknown as PerfDocument['end']).serverToClient, false)
   })
 
@@ -142,7 +143,12 @@ describe('ouro perf', () => {
     const result = await runOuro(['perf', '--loopback', '--duration', '0.3', '--interval', '100ms', '--rate', '1M'], env)
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^Testing ouro-perf-loopback-\d+: 1 flow client sends, 1400 B SDUs, 1Mbit\/s per flow, 0.3 s, qos raw, embedded backend\n/)
-    expect(result.stdout).toMatch(/\n\[  0 c->s\] 0\.00-0\.1\d s .* sender\n/)
+    // Intervals are contiguous from 0; all but the last last at least --interval (timers fire late, never early).
+    const spans = [...result.stdout.matchAll(/^\[  0 c->s\] (\d+\.\d\d)-(\d+\.\d\d) s .* sender$/gm)].map((m) => [Number(m[1]), Number(m[2])])
+    expect(spans.length).toBeGreaterThanOrEqual(1)
+    expect(spans[0]![0]).toBe(0)
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBe(spans[i - 1]![1])
+    for (const [from, to] of spans.slice(0, -1)) expect(to! - from!).toBeGreaterThanOrEqual(0.09)
     expect(result.stdout).toMatch(/\nflow +dir +sent +received +lost/)
     expect(result.stdout).not.toMatch(/\u001b\[/) // no ANSI
   })

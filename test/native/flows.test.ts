@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {Backend, Endpoint} from '../../src/core/backend.js'
 import {FEventType} from '../../src/core/constants.js'
@@ -328,7 +329,12 @@ describe.skipIf(nativeSkip !== undefined || !oecho)('native interop with the sto
     const existed = await irmCalls.nameExists(lib, name)
     if (!existed) await irmCalls.createName(lib, name)
     try {
-      await new Promise((r) => setTimeout(r, 300))
+      // Bind once the server has registered with the IRMd (its library mounts its RIB then).
+      const deadline = Date.now() + 10_000
+      while (!existsSync(`/tmp/ouroboros/proc.${server.pid}`)) {
+        if (Date.now() > deadline) throw new Error('oecho -l did not start within 10 s')
+        await new Promise((r) => setTimeout(r, 20))
+      }
       await irmCalls.bindProcess(lib, server.pid!, name)
       const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
       ep.send(Buffer.from('Client says hi!\0'), () => {})
