@@ -5,11 +5,13 @@
  * (env BENCH_SECONDS, BENCH_SIZE, BENCH_PINGS, BENCH_ROUNDS, BENCH_NATIVE_SIZES=64,1400,8192).
  */
 import {spawn, spawnSync} from 'node:child_process'
+import * as fs from 'node:fs'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {bindName, closeAll, flowAccept, flowAlloc, setBackendChoice} from '../src/core/index.js'
 import {probe} from '../src/core/native/probe.js'
+import {removeProcessFiles} from '../src/core/native/watchdog.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
@@ -128,6 +130,8 @@ async function withStockServer(tool: string, layer: string, body: (name: string,
   } finally {
     server.kill('SIGTERM')
     await new Promise((resolve) => server.once('close', resolve))
+    // A stock tool ended by a signal leaves its library's FUSE mount and rings behind.
+    removeProcessFiles(server.pid!, fs, spawnSync)
     irm('name', 'unregister', name, 'layer', layer)
     irm('name', 'destroy', name)
   }

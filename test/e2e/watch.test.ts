@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
 import {probe} from '../../src/core/native/probe.js'
 import {OuroProcess, RUN, runOuro, testEnv} from '../helpers/cli.js'
+import {stopTool} from '../native/helpers.js'
 
 const env = testEnv()
 const started: OuroProcess[] = []
@@ -175,8 +176,8 @@ describe.skipIf(opingSkip !== undefined)('ouro watch on a native host', () => {
   const children: ChildProcess[] = []
   const irm = (...args: string[]): void => void spawnSync('irm', args, {timeout: 20_000})
 
-  afterAll(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(c.pid!, 'SIGKILL')
+  afterAll(async () => {
+    await Promise.all(children.map((c) => stopTool(c)))
     irm('name', 'unregister', name, 'layer', ribLayer!)
     irm('name', 'destroy', name)
   })

@@ -5,7 +5,7 @@ import type {Backend, Endpoint} from '../../src/core/backend.js'
 import {FEventType} from '../../src/core/constants.js'
 import {createNativeBackend} from '../../src/core/native/index.js'
 import {QoS} from '../../src/core/qos.js'
-import {hasTool, nativeInfo, nativeSkip, nextSdu, startPeer, stopChild, uniqueName, type Peer} from './helpers.js'
+import {hasTool, nativeInfo, nativeSkip, nextSdu, startPeer, stopChild, stopTool, uniqueName, type Peer} from './helpers.js'
 
 if (nativeSkip) console.log(`[native] flow tests skipped: ${nativeSkip}`)
 
@@ -305,7 +305,7 @@ describe.skipIf(nativeSkip !== undefined || !oecho)('native interop with the sto
       expect(Buffer.from(msg).toString()).toBe('Client says hi!\0')
       ep.send(msg, () => {})
       const code = await new Promise<number | null>((resolve) => {
-        const t = setTimeout(() => void stopChild(client).then(() => resolve(null)), 10_000)
+        const t = setTimeout(() => void stopTool(client).then(() => resolve(null)), 10_000)
         client.once('exit', (c) => {
           clearTimeout(t)
           resolve(c)
@@ -341,7 +341,7 @@ describe.skipIf(nativeSkip !== undefined || !oecho)('native interop with the sto
       expect(Buffer.from(await nextSdu(ep)).toString()).toBe('Client says hi!\0')
       await ep.dealloc()
     } finally {
-      await stopChild(server)
+      await stopTool(server)
       if (!existed) await irmCalls.destroyName(lib, name).catch(() => {})
     }
   })

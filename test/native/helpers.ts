@@ -1,8 +1,10 @@
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import * as fs from 'node:fs'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import type {Endpoint} from '../../src/core/backend.js'
 import {probe} from '../../src/core/native/probe.js'
+import {removeProcessFiles} from '../../src/core/native/watchdog.js'
 
 const native = await probe()
 /** Why the native tests cannot run here, or undefined when they can. */
@@ -59,6 +61,15 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
     })
     child.kill(signal)
   })
+}
+
+/**
+ * Stops a stock C tool (oecho, oping, ocbr) we started. Killed by a signal they do not handle, they
+ * leave their library's FUSE mount and rings behind: remove them as its destructor would.
+ */
+export async function stopTool(child: ChildProcess): Promise<void> {
+  await stopChild(child)
+  if (child.pid) removeProcessFiles(child.pid, fs, spawnSync)
 }
 
 /** The next SDU of an endpoint, or the error a read throws, within `timeoutMs`. */
