@@ -170,6 +170,24 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
   })
 
+  it('an uncaught exception with a flow open still prints, exits 1 and undoes the name (the destructor is skipped)', async () => {
+    const name = uniqueName('ouro-throw')
+    const thrower = startPeer('throw', name, 15_000, serverName)
+    let stderr = ''
+    thrower.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((resolve) => thrower.child.once('exit', (code) => resolve(code)))
+    try {
+      expect(await thrower.line).toBe('ready')
+      expect(await exited).toBe(1)
+    } finally {
+      await thrower.kill()
+    }
+    expect(stderr).toContain('Error: thrown with a flow open')
+    expect(stderr).toMatch(/\n {4}at .*peer\.ts/)
+    expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
+    expect(existsSync(`/tmp/ouroboros/proc.${thrower.child.pid}`)).toBe(false)
+  })
+
   it('closes a reliable flow holding undelivered SDUs of a writer that has exited, without crashing', async () => {
     // 0.23's flow_dealloc reads them, and SIGSEGVs: the IRMd reclaimed the dead writer's packet blocks.
     const name = uniqueName('ouro-sink')

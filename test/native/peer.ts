@@ -6,14 +6,15 @@
  *   peer.ts sink NAME   binds NAME, prints "ready", accepts one flow, prints "accepted" and never reads it.
  *   peer.ts flood NAME N  allocates a reliable (data) flow to NAME, writes N SDUs, prints "sent N",
  *                       deallocates, exits.
+ *   peer.ts throw NAME TO  binds NAME, allocates a flow to TO, prints "ready", then throws (uncaught).
  *   peer.ts stall NAME TO  binds NAME, allocates a flow to TO, prints "ready", then blocks its main thread
  *                       in a futex wait for 30 s, as 0.23 does on a reliable flow whose ring stays full.
  */
 import {createNativeBackend} from '../../src/core/native/index.js'
 
 const [mode, name, to] = process.argv.slice(2)
-if (!['echo', 'client', 'sink', 'flood', 'stall'].includes(mode!) || !name || ((mode === 'stall' || mode === 'flood') && !to)) {
-  process.stderr.write('usage: peer.ts echo|client|sink NAME | flood NAME N | stall NAME TO\n')
+if (!['echo', 'client', 'sink', 'flood', 'stall', 'throw'].includes(mode!) || !name || (['stall', 'flood', 'throw'].includes(mode!) && !to)) {
+  process.stderr.write('usage: peer.ts echo|client|sink NAME | flood NAME N | stall|throw NAME TO\n')
   process.exit(2)
 }
 const backend = await createNativeBackend({stallMs: 1000})
@@ -58,6 +59,12 @@ if (mode === 'sink') {
   process.stdout.write('accepted\n')
   setInterval(() => {}, 60_000) // keeps the process up until SIGTERM
   await new Promise(() => {})
+}
+if (mode === 'throw') {
+  const {QoS} = await import('../../src/core/qos.js')
+  await backend.alloc(to!, QoS.raw, {timeoutMs: 10_000})
+  process.stdout.write('ready\n')
+  throw new Error('thrown with a flow open')
 }
 if (mode === 'stall') {
   const {QoS} = await import('../../src/core/qos.js')

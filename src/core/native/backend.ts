@@ -5,6 +5,7 @@
  */
 import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
+import {inspect} from 'node:util'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {OuroError} from '../errors.js'
 import {QoS, type Cypher, type QoSSpec} from '../qos.js'
@@ -84,6 +85,8 @@ export class NativeBackend implements Backend, EndpointHost {
   /** Started with the first flow: libouroboros can block the main thread only once flows exist. */
   #watchdog: Watchdog | undefined
   #closing: Promise<void> | undefined
+  /** An exception about to end the process: Node prints it only after the exit listeners ran. */
+  #fatal: {error: unknown} | undefined
   #waiters: AcceptWaiter[] = []
   #accepted: NativeEndpoint[] = []
   #acceptInFlight = false
@@ -98,6 +101,11 @@ export class NativeBackend implements Backend, EndpointHost {
     this.readBuf = Buffer.alloc(this.maxSdu)
     this.reactor = new Reactor(lib)
     process.on('exit', this.#onExit)
+    process.on('uncaughtExceptionMonitor', this.#onFatal)
+  }
+
+  readonly #onFatal = (error: unknown): void => {
+    if (process.listenerCount('uncaughtException') === 0) this.#fatal = {error}
   }
 
   /**
@@ -128,6 +136,8 @@ export class NativeBackend implements Backend, EndpointHost {
       }
     }
     try {
+      // What Node would print after these listeners, had the process not ended here.
+      if (this.#fatal) fs.writeSync(2, `${inspect(this.#fatal.error)}\n\nNode.js ${process.version}\n`)
       removeProcessFiles(process.pid, fs, spawnSync)
     } finally {
       this.lib.libc._exit(code)
@@ -527,7 +537,9 @@ export class NativeBackend implements Backend, EndpointHost {
     await this.reactor.close()
     await this.#watchdog?.stop()
     // Abandoned flows stay with the library: its destructor must not run for them (see #onExit).
-    if (this.#abandoned.size === 0) process.off('exit', this.#onExit)
+    if (this.#abandoned.size > 0) return
+    process.off('exit', this.#onExit)
+    process.off('uncaughtExceptionMonitor', this.#onFatal)
   }
 }
 
