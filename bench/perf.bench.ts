@@ -155,9 +155,36 @@ interface NativeRow {
   /** Into the same `ocbr -l`: what it received per second from ocbr -f, and from perf's sender. */
   ocbrRx: number[]
   oursRx: number[]
+  /** Into one `ouro perf --listen` (a receiver that spins while SDUs stream): what each sender sent per second. */
+  ocbrToOuro: number[]
+  oursToOuro: number[]
 }
 const nativeRows: NativeRow[] = []
 const pingRuns: Record<string, number[]> = {}
+
+/**
+ * Runs `body` against one `ouro perf --listen` on native under a fresh name; its receiver spins
+ * while SDUs stream, so no sender pays for waking it. A raw flow's blocking writes lose nothing
+ * there: what a sender sent is what the server took.
+ */
+async function withOuroServer(body: (name: string) => Promise<void>): Promise<void> {
+  const name = `bench-ouro-${process.pid}`
+  const server = spawn(process.execPath, [CLI, 'perf', '--listen', name, '--backend', 'native'], {env, stdio: ['ignore', 'ignore', 'pipe']})
+  let err = ''
+  const bound = new Promise<boolean>((resolve) => {
+    server.stderr.on('data', (d: Buffer) => {
+      err += d.toString()
+      if (err.includes('bound process')) resolve(true)
+    })
+    server.once('exit', () => resolve(false))
+  })
+  try {
+    if (await bound) await body(name)
+  } finally {
+    server.kill('SIGINT')
+    await new Promise((r) => (server.exitCode === null && server.signalCode === null ? server.once('close', r) : r(undefined)))
+  }
+}
 
 /** `ocbr -f` against `ocbr -l`: packets/s sent, and the seconds it sent for. */
 async function ocbrFlood(name: string, size: number): Promise<{pps: number; seconds: number}> {
@@ -246,7 +273,7 @@ async function native(): Promise<string | undefined> {
       return got.pps
     }
     for (const size of NATIVE_SIZES) {
-      const row: NativeRow = {size, ocbr: [], ours: [], oursLoss: [], ocbrRx: [], oursRx: []}
+      const row: NativeRow = {size, ocbr: [], ours: [], oursLoss: [], ocbrRx: [], oursRx: [], ocbrToOuro: [], oursToOuro: []}
       for (let round = 0; round < ROUNDS; round++) {
         const stock = await ocbrFlood(name, size)
         row.ocbr.push(stock.pps)
@@ -257,6 +284,14 @@ async function native(): Promise<string | undefined> {
         row.oursRx.push(await received((await ouroSenderFlood(name, size)).seconds))
       }
       nativeRows.push(row)
+    }
+  })
+  await withOuroServer(async (name) => {
+    for (const row of nativeRows) {
+      for (let round = 0; round < ROUNDS; round++) {
+        row.ocbrToOuro.push((await ocbrFlood(name, row.size)).pps)
+        row.oursToOuro.push((await ouroSenderFlood(name, row.size)).pps)
+      }
     }
   })
   await withStockServer('oping', layer, async (name) => {
@@ -342,6 +377,12 @@ if (nativeRows.length > 0) {
     console.log(`${String(r.size).padStart(6)} ${fmt(median(r.ocbrRx)).padStart(10)} ${fmt(median(r.oursRx)).padStart(12)} ${ratio.toFixed(2).padStart(6)}  ${spread(r.ocbrRx)}; ${spread(r.oursRx)}`)
   }
   console.log('goal: perf sender >= 0.95 x ocbr -f into the same receiver')
+  console.log(`\nthe senders alone, into one ouro perf --listen (it spins while SDUs stream): packets/s each sent, ${ROUNDS} alternating rounds, medians`)
+  console.log(`${'size'.padStart(6)} ${'ocbr -f'.padStart(10)} ${'perf sender'.padStart(12)} ${'ratio'.padStart(6)}  ranges (ocbr; ouro)`)
+  for (const r of nativeRows) {
+    const ratio = median(r.oursToOuro) / median(r.ocbrToOuro)
+    console.log(`${String(r.size).padStart(6)} ${fmt(median(r.ocbrToOuro)).padStart(10)} ${fmt(median(r.oursToOuro)).padStart(12)} ${ratio.toFixed(2).padStart(6)}  ${spread(r.ocbrToOuro)}; ${spread(r.oursToOuro)}`)
+  }
 }
 if (Object.keys(pingRuns).length > 0) {
   const m = (k: string): number => median(pingRuns[k] ?? [])
