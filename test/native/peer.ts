@@ -10,7 +10,9 @@
  *   peer.ts stall NAME TO  binds NAME, allocates a flow to TO, prints "ready", then blocks its main thread
  *                       in a futex wait for 30 s, as 0.23 does on a reliable flow whose ring stays full.
  */
+import {WRITABLE} from '../../src/core/backend.js'
 import {createNativeBackend} from '../../src/core/native/index.js'
+import {QoS} from '../../src/core/qos.js'
 
 const [mode, name, to] = process.argv.slice(2)
 if (!['echo', 'client', 'sink', 'flood', 'stall', 'throw'].includes(mode!) || !name || (['stall', 'flood', 'throw'].includes(mode!) && !to)) {
@@ -25,7 +27,6 @@ const stop = async (): Promise<void> => {
 process.on('SIGTERM', () => void stop())
 process.on('SIGINT', () => void stop())
 if (mode === 'client') {
-  const {QoS} = await import('../../src/core/qos.js')
   const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
   const reply = await new Promise<Uint8Array>((resolve) => {
     ep.onEvent = () => {
@@ -39,8 +40,6 @@ if (mode === 'client') {
   await stop()
 }
 if (mode === 'flood') {
-  const {QoS} = await import('../../src/core/qos.js')
-  const {WRITABLE} = await import('../../src/core/backend.js')
   const ep = await backend.alloc(name, QoS.data, {timeoutMs: 10_000})
   let writable = (): void => {}
   ep.onEvent = (type) => type === WRITABLE && writable()
@@ -60,16 +59,10 @@ if (mode === 'sink') {
   setInterval(() => {}, 60_000) // keeps the process up until SIGTERM
   await new Promise(() => {})
 }
-if (mode === 'throw') {
-  const {QoS} = await import('../../src/core/qos.js')
+if (mode === 'throw' || mode === 'stall') {
   await backend.alloc(to!, QoS.raw, {timeoutMs: 10_000})
   process.stdout.write('ready\n')
-  throw new Error('thrown with a flow open')
-}
-if (mode === 'stall') {
-  const {QoS} = await import('../../src/core/qos.js')
-  await backend.alloc(to!, QoS.raw, {timeoutMs: 10_000})
-  process.stdout.write('ready\n')
+  if (mode === 'throw') throw new Error('thrown with a flow open')
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30_000)
   process.stdout.write('woke up\n')
   process.exit(0)
