@@ -69,6 +69,8 @@ export class NativeEndpoint implements Endpoint {
    * state follows what reads and writes return. Any event-driven use puts it back (#watch).
    */
   #direct = false
+  /** An SDU resumeEvents() had to read (a copy), delivered by the next read. */
+  #stash: Uint8Array | undefined
   /**
    * How reads and writes of the fd wait: blocking (RNOBLOCK / WNOBLOCK cleared, so readNow() waits
    * in flow_read and sendNow() in flow_write) with the receive / send timeout set on it (ms; NaN
@@ -104,11 +106,42 @@ export class NativeEndpoint implements Endpoint {
     if (!host.lockHazard()) this.#rxCredit = Math.max(0, host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN) - 1)
   }
 
-  /** Back to event-driven operation after readNow() (reads of the event loop, waits for events). */
+  /**
+   * Back to event-driven operation after readNow() (reads of the event loop, waits for events),
+   * once a read that does not wait finds the ring empty and up: the switch to non-blocking reads
+   * (FLOWSFLAGS) clears, in 0.23, a DOWN the peer put on the rings, which is then never reported.
+   * An SDU that read finds waits in #stash, and the readers are woken for it.
+   */
   resumeEvents(): void {
-    if (!this.#direct || this.#closed) return
+    if (!this.#direct || this.#closed || this.#stash) return
+    const n = this.#readNoWait(this.#host.readBuf)
+    if (n === 0) {
+      this.#toEvents()
+      return
+    }
+    if (n > 0) {
+      this.#stash = Uint8Array.prototype.slice.call(this.#host.readBuf, 0, n)
+      this.#stats.pktsIn++
+      this.#stats.bytesIn += n
+    } else this.#readError(n, true) // announces the end as its event would have
+    queueMicrotask(() => this.onEvent?.(WRITABLE)) // after the caller started waiting
+  }
+
+  #toEvents(): void {
     this.#useMode('read', false)
     this.#watch()
+  }
+
+  /**
+   * One read of the fd in its current mode that does not wait (a blocking fd's timeout becomes 0):
+   * the SDU's length, 0 when the ring is empty, or -errno.
+   */
+  #readNoWait(buf: Uint8Array): number {
+    if (this.#modes.read.blocking) this.#useMode('read', true, 0)
+    for (;;) {
+      const n = this.#host.lib.dev.flow_read(this.id, buf, buf.length)
+      if (n !== 0) return n === -EAGAIN || n === -ETIMEDOUT ? 0 : n
+    }
   }
 
   /**
@@ -172,9 +205,19 @@ export class NativeEndpoint implements Endpoint {
 
   readSdu(into?: Uint8Array): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
-    this.resumeEvents()
+    const stashed = this.#takeStash(into)
+    if (stashed) return stashed
     const {lib} = this.#host
     const buf = into ?? this.#host.readBuf
+    if (this.#direct && !this.#host.lockHazard()) {
+      // Still reading on this thread: take what is queued, back to events once the ring is empty.
+      const n = this.#readNoWait(buf)
+      if (n > 0) return this.#delivered(n, into)
+      if (n < 0) throw this.#readError(n, true)
+      this.#toEvents()
+      return undefined
+    }
+    this.resumeEvents()
     for (let tries = 0; tries < 8; tries++) {
       // Never read ahead of the events (see #rxCredit); once the peer is gone it writes no more.
       if (this.#rxCredit <= 0 && this.#state === 'up') return undefined
@@ -209,14 +252,24 @@ export class NativeEndpoint implements Endpoint {
    */
   readNow(busy: boolean, into: Uint8Array | undefined, timeoutMs: number): Uint8Array | undefined {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
+    const stashed = this.#takeStash(into)
+    if (stashed) return stashed
     if (!this.#direct) {
       if (this.#rxCredit > 0 || this.#state !== 'up' || this.#host.lockHazard()) return this.readSdu(into)
       this.#host.reactor.remove(this.id)
       this.#direct = true
     }
-    this.#useMode('read', !busy && timeoutMs > 0, timeoutMs)
     const {lib} = this.#host
     const buf = into ?? this.#host.readBuf
+    const blocking = !busy && timeoutMs > 0
+    if (blocking !== this.#modes.read.blocking && !this.#host.lockHazard()) {
+      // Switching between blocking and non-blocking reads (FLOWSFLAGS) clears, in 0.23, a DOWN the
+      // peer put on the rings: first a read that does not wait, which sees it.
+      const n = this.#readNoWait(buf)
+      if (n > 0) return this.#delivered(n, into)
+      if (n < 0) throw this.#readError(n, true)
+    }
+    this.#useMode('read', blocking, timeoutMs)
     const until = busy ? performance.now() + timeoutMs : 0
     for (;;) {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
@@ -286,6 +339,17 @@ export class NativeEndpoint implements Endpoint {
     const sdu = Buffer.allocUnsafe(n)
     this.#host.readBuf.copy(sdu, 0, 0, n)
     return sdu
+  }
+
+  /** The SDU resumeEvents() read, if any, as a read delivers it. */
+  #takeStash(into: Uint8Array | undefined): Uint8Array | undefined {
+    const sdu = this.#stash
+    if (!sdu) return undefined
+    this.#stash = undefined
+    if (!into) return sdu
+    if (sdu.length > into.length) throw new OuroError('EMSGSIZE', `an SDU of ${sdu.length} bytes does not fit the ${into.length}-byte buffer`)
+    into.set(sdu)
+    return into.subarray(0, sdu.length)
   }
 
   /** A read took a packet (reads without credit happen only once the peer is gone; never owe credit). */
@@ -383,9 +447,10 @@ export class NativeEndpoint implements Endpoint {
 
   rxQueueLen(): number {
     if (this.#closed) return 0
-    if (this.#host.lockHazard()) return 0
+    const stashed = this.#stash ? 1 : 0
+    if (this.#host.lockHazard()) return stashed
     const n = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN)
-    return n < 0 ? 0 : n
+    return (n < 0 ? 0 : n) + stashed
   }
 
   txQueueLen(): number {
