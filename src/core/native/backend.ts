@@ -29,7 +29,7 @@ import {
 import {securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
-import {Reactor} from './reactor.js'
+import {Reactor, WAIT_MS} from './reactor.js'
 import {removeProcessFiles, stallBound, Watchdog} from './watchdog.js'
 
 const ETIMEDOUT = 110
@@ -139,6 +139,10 @@ export class NativeBackend implements Backend, EndpointHost {
       // What Node would print after these listeners, had the process not ended here.
       if (this.#fatal) fs.writeSync(2, `${inspect(this.#fatal.error)}\n\nNode.js ${process.version}\n`)
       removeProcessFiles(process.pid, fs, spawnSync)
+      // A thread that dies waiting on a process-shared condition variable (fevent() on the flow
+      // set) leaves it unusable: the next peer to notify the set would block for good. Let the
+      // pending fevent() return first.
+      if (this.reactor.waiting) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAIT_MS + 50)
     } finally {
       this.lib.libc._exit(code)
     }
@@ -163,7 +167,7 @@ export class NativeBackend implements Backend, EndpointHost {
     const ep = new NativeEndpoint(this, fd, qos, name, role)
     this.#flows.add(ep)
     if (!this.#watchdog) {
-      this.#watchdog = new Watchdog({stallMs: this.#opts.stallMs ?? stallBound(), irmPath: this.lib.located.irmPath})
+      this.#watchdog = new Watchdog({stallMs: this.#opts.stallMs ?? stallBound(), irmPath: this.lib.located.irmPath, settleMs: WAIT_MS + 50})
       this.#bindingsChanged()
     }
     return ep

@@ -9,7 +9,7 @@ import type {NativeLib} from './load.js'
 import {toTimespec} from './marshal.js'
 
 /** How long one fevent() may wait: bounds how late close() and new flows are noticed. */
-const WAIT_MS = 250
+export const WAIT_MS = 250
 
 export type EventHandler = (type: number) => void
 /** Called for every flow when a whole fevent() wait passed without any event (the shared queue was empty). */
@@ -26,6 +26,11 @@ export class Reactor {
   #idle: Array<() => void> = []
   /** Counts fevent() calls made, for tests and `describe()`. */
   waits = 0
+
+  /** An fevent() call is in flight on koffi's thread (it returns within WAIT_MS). */
+  get waiting(): boolean {
+    return this.#waiting
+  }
 
   constructor(lib: NativeLib) {
     this.#lib = lib

@@ -33,6 +33,12 @@ export interface StallBinding {
 export interface WatchdogOptions {
   stallMs: number
   irmPath: string
+  /**
+   * How long to let the process's other library calls (the reactor's fevent()) return before
+   * _exit: a thread that dies waiting on a process-shared condition variable leaves it unusable
+   * for the peers that notify it. The stuck main thread itself cannot be helped.
+   */
+  settleMs?: number
 }
 
 /** The stall bound in effect: OURO_STALL_MS when it is a positive number of ms, else STALL_MS. */
@@ -65,7 +71,7 @@ const {workerData, parentPort} = require('node:worker_threads')
 const fs = require('node:fs')
 const {spawnSync} = require('node:child_process')
 const removeProcessFiles = ${removeProcessFiles.toString()}
-const {beat, stallMs, checkMs, pid, koffiPath, irmPath} = workerData
+const {beat, stallMs, checkMs, settleMs, pid, koffiPath, irmPath} = workerData
 const FUTEX = '202'
 let bindings = []
 parentPort.on('message', (m) => { bindings = m })
@@ -104,6 +110,7 @@ setInterval(() => {
     fs.writeSync(2, 'ouro: could not undo the name bindings: ' + err.message + '\\n')
   }
   try { removeProcessFiles(pid, fs, spawnSync) } catch {}
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settleMs)
   const koffi = require(koffiPath)
   koffi.load('libc.so.6').func('_exit', 'void', ['int'])(1)
 }, checkMs)
@@ -127,6 +134,7 @@ export class Watchdog {
         beat: this.#beat,
         stallMs: opts.stallMs,
         checkMs: Math.min(BEAT_MS, opts.stallMs / 4),
+        settleMs: opts.settleMs ?? 0,
         pid: process.pid,
         koffiPath: createRequire(import.meta.url).resolve('koffi'),
         irmPath: opts.irmPath,
