@@ -297,6 +297,24 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect((err as Error).message).toMatch(/enc\.conf/)
     expect((err as Error).message).toContain(`client/${name}/enc.conf`)
   })
+
+  it('a first read on this thread after the peer left, its events not yet taken, still reports EFLOWDOWN', async () => {
+    // 0.23's FLOWSFLAGS (the switch to blocking reads) clears the DOWN the peer put on the rings.
+    const ep = await alloc()
+    ep.send(Buffer.from('dealloc'), () => {})
+    // The thread is held (no events delivered) while the peer deallocates.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500)
+    const deadline = performance.now() + 10_000
+    let err: unknown
+    while (err === undefined && performance.now() < deadline) {
+      try {
+        ep.readNow!(false, undefined, 100)
+      } catch (e) {
+        err = e
+      }
+    }
+    expect(err).toMatchObject({errnoName: 'EFLOWDOWN'})
+  })
 })
 
 const oecho = hasTool('oecho')

@@ -42,6 +42,17 @@ describe.skipIf(process.platform !== 'linux')('watchdog', () => {
     expect(r.code).toBe(0)
   })
 
+  it('leaves a thread alone that waits again and again, each wait bounded (a loop of blocking reads)', async () => {
+    const r = await withWatchdog(`
+      const cell = new Int32Array(new SharedArrayBuffer(4))
+      const until = Date.now() + 1500
+      while (Date.now() < until) Atomics.wait(cell, 0, 0, 20)
+    `)
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('survived\n')
+    expect(r.code).toBe(0)
+  })
+
   it('takes its bound from OURO_STALL_MS when that is a positive number', () => {
     expect(stallBound({OURO_STALL_MS: '1500'})).toBe(1500)
     expect(stallBound({OURO_STALL_MS: 'soon'})).toBe(STALL_MS)

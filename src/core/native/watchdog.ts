@@ -6,8 +6,9 @@
  * flow_write or flow_read on the main thread blocks behind it. No call of ours can time that out.
  *
  * A worker thread watches the main thread instead: the event loop beats every BEAT_MS; when it has
- * not beaten for `stallMs` and the main thread sits in a futex wait (a lock or condition variable,
- * not JavaScript that runs long) at two checks in a row, the worker prints one line, undoes the
+ * not beaten for `stallMs` and the main thread sits in one futex wait (a lock or condition
+ * variable, not JavaScript that runs long, nor bounded reads one after another: its voluntary
+ * context switches stand still) at two checks in a row, the worker prints one line, undoes the
  * process's name bindings through libouroboros-irm, removes the library's FUSE mount and the
  * process's rings from /dev/shm, and ends the process with _exit(1): exit() would run the library's
  * destructor, which takes the same locks.
@@ -76,17 +77,31 @@ const FUTEX = '202'
 let bindings = []
 parentPort.on('message', (m) => { bindings = m })
 const now = () => Number(process.hrtime.bigint()) / 1e6
+const task = '/proc/' + pid + '/task/' + pid + '/'
 const inFutex = () => {
   try {
-    return fs.readFileSync('/proc/' + pid + '/task/' + pid + '/syscall', 'utf8').split(' ')[0] === FUTEX
+    return fs.readFileSync(task + 'syscall', 'utf8').split(' ')[0] === FUTEX
   } catch {
     return false
   }
 }
+// A thread that keeps sleeping and waking (bounded waits one after another) switches voluntarily
+// each time; one that waits on and on does not.
+const switches = () => {
+  try {
+    return /voluntary_ctxt_switches:\\s*(\\d+)/.exec(fs.readFileSync(task + 'status', 'utf8'))[1]
+  } catch {
+    return ''
+  }
+}
 let suspect = 0
+let lastSwitches = ''
 setInterval(() => {
   const quiet = now() - beat[0]
-  if (quiet < stallMs || !inFutex()) {
+  const sw = switches()
+  const waking = sw !== lastSwitches
+  lastSwitches = sw
+  if (quiet < stallMs || !inFutex() || waking) {
     suspect = 0
     return
   }
