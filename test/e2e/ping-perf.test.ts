@@ -309,15 +309,24 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
 
   it('--loopback with cypher encrypts its made-up name through enc.conf files, and removes them at the end', async () => {
     const result = await runOuro(['perf', '--loopback', '--qos', 'cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
-    if (result.code !== 0) {
+    const written = [...result.stderr.matchAll(/^wrote (\S+) \(cipher=aes-256-gcm\)$/gm)].map((m) => m[1]!)
+    if (written.length === 0) {
       // Not root here: the security directory is not writable, and the one line says so.
+      expect(result.code).not.toBe(0)
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
       expect(result.stderr).toMatch(/cannot write .*enc\.conf.*run as root/)
       return
     }
-    const written = [...result.stderr.matchAll(/^wrote (\S+) \(cipher=aes-256-gcm\)$/gm)].map((m) => m[1]!)
     expect(written.map((f) => f.split('/').at(-3))).toEqual(['client', 'server'])
-    for (const file of written) expect(existsSync(file)).toBe(false)
+    for (const file of written) expect(existsSync(file)).toBe(false) // removed, however the run ended
+    if (result.code !== 0) {
+      // 0.23's IRMd sometimes gives up on its own key exchange on a loaded host ("Timeout waiting
+      // for OAP response" in its log): then the run fails with one line after the two above.
+      const lines = result.stderr.trim().split('\n')
+      expect(lines).toHaveLength(3)
+      expect(lines[2]).toMatch(/^ouro perf: .*\[(ECRYPT|ETIMEDOUT)\]$/)
+      return
+    }
     checkDirection(parsePerf(result.stdout).end.clientToServer, false)
   }, 30_000)
 
