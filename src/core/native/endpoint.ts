@@ -114,6 +114,10 @@ export class NativeEndpoint implements Endpoint {
    */
   resumeEvents(): void {
     if (!this.#direct || this.#closed || this.#stash) return
+    if (this.#host.lockHazard()) {
+      this.#toEvents() // no fccntl while a dealloc holds the library's lock: no switch either
+      return
+    }
     const n = this.#readNoWait(this.#host.readBuf)
     if (n === 0) {
       this.#toEvents()
