@@ -153,18 +153,15 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
   it('ends a process stuck inside libouroboros with one line, exit 1, and its name unbound and destroyed', async () => {
     const name = uniqueName('ouro-stall')
     const stalled = startPeer('stall', name, 15_000, serverName)
-    let stderr = ''
-    stalled.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-    const exited = new Promise<number | null>((resolve) => stalled.child.once('exit', (code) => resolve(code)))
     try {
       expect(await stalled.line).toBe('ready')
       expect((await backend.listNames()).map((n) => n.name)).toContain(name)
       // The peer blocks for 30 s; its 1 s stall bound ends it long before.
-      expect(await exited).toBe(1)
+      expect(await stalled.exited).toEqual([1, null])
     } finally {
       await stalled.kill()
     }
-    const lines = stderr.trim().split('\n')
+    const lines = stalled.stderr().trim().split('\n')
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^ouro: the process was stuck for \d+\.\d s inside libouroboros, waiting on a lock .* \[ETIMEDOUT\]$/)
     expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
@@ -173,17 +170,14 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
   it('an uncaught exception with a flow open still prints, exits 1 and undoes the name (the destructor is skipped)', async () => {
     const name = uniqueName('ouro-throw')
     const thrower = startPeer('throw', name, 15_000, serverName)
-    let stderr = ''
-    thrower.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
-    const exited = new Promise<number | null>((resolve) => thrower.child.once('exit', (code) => resolve(code)))
     try {
       expect(await thrower.line).toBe('ready')
-      expect(await exited).toBe(1)
+      expect(await thrower.exited).toEqual([1, null])
     } finally {
       await thrower.kill()
     }
-    expect(stderr).toContain('Error: thrown with a flow open')
-    expect(stderr).toMatch(/\n {4}at .*peer\.ts/)
+    expect(thrower.stderr()).toContain('Error: thrown with a flow open')
+    expect(thrower.stderr()).toMatch(/\n {4}at .*peer\.ts/)
     expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
     expect(existsSync(`/tmp/ouroboros/proc.${thrower.child.pid}`)).toBe(false)
   })
@@ -192,18 +186,14 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     // 0.23's flow_dealloc reads them, and SIGSEGVs: the IRMd reclaimed the dead writer's packet blocks.
     const name = uniqueName('ouro-sink')
     const sink = startPeer('sink', name)
-    let out = ''
-    sink.child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
-    const sinkExit = new Promise<[number | null, string | null]>((resolve) => sink.child.once('exit', (code, signal) => resolve([code, signal])))
     try {
       expect(await sink.line).toBe('ready')
       const flood = startPeer('flood', name, 15_000, '32')
-      const floodExit = new Promise<number | null>((resolve) => flood.child.once('exit', (code) => resolve(code)))
       expect(await flood.line).toBe('sent 32')
-      expect(await floodExit).toBe(0)
-      expect(out).toContain('accepted\n')
+      expect((await flood.exited)[0]).toBe(0)
+      expect(sink.stdout()).toContain('accepted\n')
       sink.child.kill('SIGTERM')
-      expect(await sinkExit).toEqual([0, null])
+      expect(await sink.exited).toEqual([0, null])
     } finally {
       await sink.kill()
     }

@@ -23,13 +23,25 @@ export interface Peer {
   child: ChildProcess
   /** Resolves to the first line the peer prints ("ready", or "reply ..."). */
   line: Promise<string>
+  /** Everything it wrote to stdout and stderr so far. */
+  stdout(): string
+  stderr(): string
+  /** Resolves with its exit code and signal once it is gone. */
+  exited: Promise<[number | null, NodeJS.Signals | null]>
   kill(): Promise<void>
 }
 
 /** Starts test/native/peer.ts in a child process (0.23 cannot connect two flows of one process). */
 export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' | 'throw', name: string, timeoutMs = 15_000, ...rest: string[]): Peer {
   const child = spawn(process.execPath, ['--import', 'tsx', PEER, mode, name, ...rest], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d))
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString()
+    process.stderr.write(d)
+  })
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])))
   const line = new Promise<string>((resolve, reject) => {
     let buf = ''
     const timer = setTimeout(() => reject(new Error(`peer ${mode} ${name} printed nothing in ${timeoutMs} ms`)), timeoutMs)
@@ -47,7 +59,7 @@ export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' |
     })
   })
   line.catch(() => {})
-  return {child, line, kill: () => stopChild(child)}
+  return {child, line, stdout: () => out, stderr: () => err, exited, kill: () => stopChild(child)}
 }
 
 /** SIGTERM, then SIGKILL after 5 s; resolves when the child is gone. Only children we started. */
