@@ -3,6 +3,7 @@ import {existsSync} from 'node:fs'
 import {afterEach, describe, expect, it} from 'vitest'
 import {probe} from '../../src/core/native/probe.js'
 import {OuroProcess, runOuro, testEnv} from '../helpers/cli.js'
+import {stopTool} from '../native/helpers.js'
 import type {PerfDocument, DirectionResult} from '../../src/services/perf/types.js'
 
 const env = testEnv()
@@ -24,7 +25,8 @@ async function stopGently(p: OuroProcess): Promise<void> {
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map(stopGently))
-  for (const t of tools.splice(0)) if (t.exitCode === null && t.signalCode === null) t.kill('SIGKILL')
+  // A stock tool ended by a signal leaves its FUSE mount and rings: stopTool removes them.
+  await Promise.all(tools.splice(0).map((t) => stopTool(t)))
 })
 
 function parsePerf(stdout: string): PerfDocument {
@@ -196,7 +198,7 @@ function firstLayer(): string | undefined {
  * Whether the stock tools talk to each other here (oping -> oping -l, bounded): when they do not, the
  * local Ouroboros itself is unhealthy and interop says nothing about ouro.
  */
-function stockToolsWork(layer: string): string | undefined {
+async function stockToolsWork(layer: string): Promise<string | undefined> {
   const name = `ouro-sanity-${process.pid}`
   const server = spawn('oping', ['-l'], {stdio: 'ignore'})
   const irm = (...args: string[]): void => void spawnSync('irm', args, {timeout: 10_000})
@@ -207,7 +209,7 @@ function stockToolsWork(layer: string): string | undefined {
     const r = spawnSync('oping', ['-n', name, '-c', '1', '-i', '10'], {timeout: 5000, killSignal: 'SIGKILL'})
     return / 1 received/.test(r.stdout?.toString() ?? '') ? undefined : `stock oping gets no answer from a stock oping -l within 5 s: this host's Ouroboros is unhealthy`
   } finally {
-    server.kill('SIGKILL')
+    await stopTool(server)
     irm('name', 'unregister', name, 'layer', layer)
     irm('name', 'destroy', name)
   }
@@ -220,7 +222,7 @@ const nativeSkip = !native.available
     ? `missing ${missingTools.join(', ')}`
     : layer === undefined
       ? 'no layer to register names in (irm ipcp list shows no IPCP)'
-      : stockToolsWork(layer)
+      : await stockToolsWork(layer)
 if (nativeSkip) console.log(`[ping-perf e2e] interop with oping/ocbr skipped: ${nativeSkip}`)
 
 describe.skipIf(nativeSkip !== undefined)('interop with the stock tools (native backend)', () => {
@@ -268,7 +270,7 @@ describe.skipIf(nativeSkip !== undefined)('interop with the stock tools (native 
         expect(flood.stdout).toMatch(/500 packets transmitted, 500 received, 0 out-of-order, 0% packet loss/)
       }
     } finally {
-      server.child.kill('SIGTERM')
+      await stopTool(server.child)
       irm('name', 'unregister', name, 'layer', layer!)
       irm('name', 'destroy', name)
     }

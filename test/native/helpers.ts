@@ -59,17 +59,24 @@ export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' |
     })
   })
   line.catch(() => {})
-  return {child, line, stdout: () => out, stderr: () => err, exited, kill: () => stopChild(child)}
+  return {child, line, stdout: () => out, stderr: () => err, exited, kill: async () => void (await stopChild(child))}
 }
 
-/** SIGTERM, then SIGKILL after 5 s; resolves when the child is gone. Only children we started. */
-export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+/**
+ * SIGTERM, then SIGKILL after 5 s; resolves when the child is gone: true when it had to be killed.
+ * Only children we started.
+ */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(false)
   return new Promise((resolve) => {
-    const hard = setTimeout(() => child.pid && child.kill('SIGKILL'), 5000)
+    let killed = false
+    const hard = setTimeout(() => {
+      killed = true
+      child.kill('SIGKILL')
+    }, 5000)
     child.once('exit', () => {
       clearTimeout(hard)
-      resolve()
+      resolve(killed)
     })
     child.kill(signal)
   })
@@ -79,9 +86,10 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
  * Stops a stock C tool (oecho, oping, ocbr) we started. Killed by a signal they do not handle, they
  * leave their library's FUSE mount and rings behind: remove them as its destructor would.
  */
-export async function stopTool(child: ChildProcess): Promise<void> {
-  await stopChild(child)
+export async function stopTool(child: ChildProcess): Promise<boolean> {
+  const killed = await stopChild(child)
   if (child.pid) removeProcessFiles(child.pid, fs, spawnSync)
+  return killed
 }
 
 /** The next SDU of an endpoint, or the error a read throws, within `timeoutMs`. */
