@@ -167,14 +167,21 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
   })
 
-  it('an uncaught exception with a flow open still prints, exits 1 and undoes the name (the destructor is skipped)', async () => {
+  it('an uncaught exception with a flow open still prints, exits 1, undoes the name and deallocates the flow (the destructor is skipped)', async () => {
     const name = uniqueName('ouro-throw')
-    const thrower = startPeer('throw', name, 15_000, serverName)
+    const to = uniqueName('ouro-catch')
+    await backend.bind(to)
+    const thrower = startPeer('throw', name, 15_000, to)
     try {
+      const ep = await backend.accept({timeoutMs: 15_000})
+      eps.push(ep)
       expect(await thrower.line).toBe('ready')
       expect(await thrower.exited).toEqual([1, null])
+      // 0.23's IRMd tells no peer when a process dies: the flow went down because it was deallocated.
+      await expect(nextSdu(ep, 5000)).rejects.toMatchObject({code: 'OURO_ERR_FLOW_DOWN'})
     } finally {
       await thrower.kill()
+      await backend.unbind(to)
     }
     expect(thrower.stderr()).toContain('Error: thrown with a flow open')
     expect(thrower.stderr()).toMatch(/\n {4}at .*peer\.ts/)

@@ -113,8 +113,9 @@ export class NativeBackend implements Backend, EndpointHost {
    * irm_* call is one request/response on the IRMd socket), so no created name is left behind.
    * With flows still open, deallocating or abandoned, end the process here with _exit(): the
    * library's destructor would flow_dealloc them, which blocks for good on an FRCT flow whose peer
-   * is gone, or behind a flow_dealloc still stuck on a worker thread. The IRMd reclaims the flows
-   * of a process that is gone.
+   * is gone, or behind a flow_dealloc still stuck on a worker thread. Open flows for which
+   * flow_dealloc cannot block are deallocated first (#deallocAtExit): 0.23's IRMd reclaims the
+   * packet blocks of a process that is gone, but neither tells its peers nor removes its rings.
    */
   readonly #onExit = (code: number): void => {
     const {irm} = this.lib
@@ -138,13 +139,29 @@ export class NativeBackend implements Backend, EndpointHost {
     try {
       // What Node would print after these listeners, had the process not ended here.
       if (this.#fatal) fs.writeSync(2, `${inspect(this.#fatal.error)}\n\nNode.js ${process.version}\n`)
-      removeProcessFiles(process.pid, fs, spawnSync)
       // A thread that dies waiting on a process-shared condition variable (fevent() on the flow
       // set) leaves it unusable: the next peer to notify the set would block for good. Let the
       // pending fevent() return first.
       if (this.reactor.waiting) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, WAIT_MS + 50)
+      this.#deallocAtExit()
+      removeProcessFiles(process.pid, fs, spawnSync)
     } finally {
       this.lib.libc._exit(code)
+    }
+  }
+
+  /**
+   * At exit, on this thread: flow_dealloc the open flows it cannot block on. It waits, holding the
+   * library's lock, until the tx ring is empty, and on FRCT flows for the peer's acknowledgements:
+   * raw flows whose tx ring is empty only. The peer sees the flow go down, as after close().
+   */
+  #deallocAtExit(): void {
+    if (this.lockHazard()) return
+    const {dev, fccntl} = this.lib
+    for (const ep of this.#flows) {
+      if (ep.closed || ep.qos.inOrder === 1 || fccntl.queueLen(ep.id, FCCNTL.FLOWGTXQLEN) !== 0) continue
+      fccntl.setFlags(ep.id, BASE_FLAGS | FLOWF.DOWN) // as #teardown tells the peer
+      dev.flow_dealloc(ep.id)
     }
   }
 
