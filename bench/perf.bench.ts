@@ -285,7 +285,15 @@ async function ouroPing(name: string, mode: string): Promise<{avg: number; p50: 
 const push = (key: string, v: number): void => void (pingRuns[key] ??= []).push(v)
 
 /**
- * The native side by side with the stock tools, in rounds that alternate stock and ouro (0.23's
+ * One round of side-by-side runs, each round starting one later: a run's rate depends on what ran
+ * just before it (0.23's pool shards, the receiver's state), and a fixed order would bias one side.
+ */
+async function inTurn(runs: Array<() => Promise<void>>, round: number): Promise<void> {
+  for (let i = 0; i < runs.length; i++) await runs[(round + i) % runs.length]!()
+}
+
+/**
+ * The native side by side with the stock tools, in rounds that take turns (see inTurn; 0.23's
  * shared packet pool makes single runs swing by a third either way on a small host): medians.
  */
 async function native(): Promise<string | undefined> {
@@ -304,26 +312,32 @@ async function native(): Promise<string | undefined> {
     }
     for (const size of NATIVE_SIZES) {
       const row: NativeRow = {size, ocbr: [], ours: [], oursLoss: [], ocbrRx: [], oursRx: [], bareRx: [], ocbrToOuro: [], oursToOuro: [], bareToOuro: []}
-      for (let round = 0; round < ROUNDS; round++) {
-        const stock = await ocbrFlood(name, size)
-        row.ocbr.push(stock.pps)
-        row.ocbrRx.push(await received(stock.seconds))
-        const ours = await ouroNative(size)
-        row.ours.push(ours.pps)
-        row.oursLoss.push(ours.loss)
-        row.oursRx.push(await received((await ouroSenderFlood(name, size)).seconds))
-        row.bareRx.push(await received((await bareSenderFlood(name, size)).seconds))
-      }
+      const runs = [
+        async (): Promise<void> => {
+          const stock = await ocbrFlood(name, size)
+          row.ocbr.push(stock.pps)
+          row.ocbrRx.push(await received(stock.seconds))
+        },
+        async (): Promise<void> => {
+          const ours = await ouroNative(size)
+          row.ours.push(ours.pps)
+          row.oursLoss.push(ours.loss)
+        },
+        async (): Promise<void> => void row.oursRx.push(await received((await ouroSenderFlood(name, size)).seconds)),
+        async (): Promise<void> => void row.bareRx.push(await received((await bareSenderFlood(name, size)).seconds)),
+      ]
+      for (let round = 0; round < ROUNDS; round++) await inTurn(runs, round)
       nativeRows.push(row)
     }
   })
   await withOuroServer(async (name) => {
     for (const row of nativeRows) {
-      for (let round = 0; round < ROUNDS; round++) {
-        row.ocbrToOuro.push((await ocbrFlood(name, row.size)).pps)
-        row.oursToOuro.push((await ouroSenderFlood(name, row.size)).pps)
-        row.bareToOuro.push((await bareSenderFlood(name, row.size)).pps)
-      }
+      const runs = [
+        async (): Promise<void> => void row.ocbrToOuro.push((await ocbrFlood(name, row.size)).pps),
+        async (): Promise<void> => void row.oursToOuro.push((await ouroSenderFlood(name, row.size)).pps),
+        async (): Promise<void> => void row.bareToOuro.push((await bareSenderFlood(name, row.size)).pps),
+      ]
+      for (let round = 0; round < ROUNDS; round++) await inTurn(runs, round)
     }
   })
   await withStockServer('oping', layer, async (name) => {
@@ -395,7 +409,7 @@ for (const r of rows) {
   console.log(line([r.what, fmt(r.sentPps), fmt(r.recvPps), (r.sentPps / base.sentPps).toFixed(2), (r.recvPps / base.recvPps).toFixed(2)]) + `  ${r.note}`)
 }
 if (nativeRows.length > 0) {
-  console.log(`\nnative vs the stock tools: ${ROUNDS} alternating rounds of ${SECONDS} s floods, medians (packets/s delivered)`)
+  console.log(`\nnative vs the stock tools: ${ROUNDS} rounds of ${SECONDS} s floods, in turns, medians (packets/s delivered)`)
   console.log(`${'size'.padStart(6)} ${'ocbr -f'.padStart(10)} ${'ouro perf'.padStart(10)} ${'ratio'.padStart(6)}  ranges (ocbr; ouro), ouro loss`)
   for (const r of nativeRows) {
     const ratio = median(r.ours) / median(r.ocbr)
@@ -412,9 +426,9 @@ if (nativeRows.length > 0) {
       )
     }
   }
-  senders(`the senders alone, into the same ocbr -l: packets/s it received, ${ROUNDS} rounds alternating with the above, medians`, (r) => r.ocbrRx, (r) => r.oursRx, (r) => r.bareRx)
+  senders(`the senders alone, into the same ocbr -l: packets/s it received, ${ROUNDS} rounds in turns with the above, medians`, (r) => r.ocbrRx, (r) => r.oursRx, (r) => r.bareRx)
   console.log('goal: perf sender >= 0.95 x ocbr -f into the same receiver; bare loop: flow_write alone from Node.js through koffi, the floor for any Node.js sender')
-  senders(`the senders alone, into one ouro perf --listen (it spins while SDUs stream): packets/s each sent, ${ROUNDS} alternating rounds, medians`, (r) => r.ocbrToOuro, (r) => r.oursToOuro, (r) => r.bareToOuro)
+  senders(`the senders alone, into one ouro perf --listen (it spins while SDUs stream): packets/s each sent, ${ROUNDS} rounds in turns, medians`, (r) => r.ocbrToOuro, (r) => r.oursToOuro, (r) => r.bareToOuro)
 }
 if (Object.keys(pingRuns).length > 0) {
   const m = (k: string): number => median(pingRuns[k] ?? [])
