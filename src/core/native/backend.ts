@@ -40,6 +40,8 @@ const ALLOC_DEFAULT_MS = 20_000
 const ACCEPT_SLICE_MS = 1000
 /** Extra time a C call gets beyond its own timeout before the binding gives up on it. */
 const GRACE_MS = 2000
+/** How long a process that exits with flows open spends deallocating the ones it can (see #deallocAtExit). */
+const EXIT_DEALLOC_MS = 1000
 
 export interface NativeOptions {
   /** Layers `bind()` registers names in; default OURO_LAYERS, else every layer with an IPCP here. */
@@ -153,12 +155,15 @@ export class NativeBackend implements Backend, EndpointHost {
   /**
    * At exit, on this thread: flow_dealloc the open flows it cannot block on. It waits, holding the
    * library's lock, until the tx ring is empty, and on FRCT flows for the peer's acknowledgements:
-   * raw flows whose tx ring is empty only. The peer sees the flow go down, as after close().
+   * raw flows whose tx ring is empty only. The peer sees the flow go down, as after close(). Each
+   * takes up to 5 ms (0.23's flow_dealloc reads one FRCT tick first): at most EXIT_DEALLOC_MS in all.
    */
   #deallocAtExit(): void {
     if (this.lockHazard()) return
     const {dev, fccntl} = this.lib
+    const until = performance.now() + EXIT_DEALLOC_MS
     for (const ep of this.#flows) {
+      if (performance.now() >= until) break
       if (ep.closed || ep.qos.inOrder === 1 || fccntl.queueLen(ep.id, FCCNTL.FLOWGTXQLEN) !== 0) continue
       fccntl.setFlags(ep.id, BASE_FLAGS | FLOWF.DOWN) // as #teardown tells the peer
       dev.flow_dealloc(ep.id)
