@@ -221,10 +221,11 @@ await core.closeAll()`
 const BARE_SENDER = `
 const [dist, name, size, seconds] = process.argv.slice(1)
 const {loadNative} = await import(dist + '/core/native/load.js')
+const {FCCNTL} = await import(dist + '/core/native/c/fccntl.js')
 const lib = await loadNative()
 const fd = lib.dev.flow_alloc(name, null, {tv_sec: 10, tv_nsec: 0})
 if (fd < 0) process.exit(1)
-lib.fccntl.setTimeo(fd, 3, {tv_sec: 5, tv_nsec: 0})
+lib.fccntl.setTimeo(fd, FCCNTL.FLOWSSNDTIMEO, {tv_sec: 5, tv_nsec: 0})
 const buf = new Uint8Array(Number(size))
 let n = 0
 const t0 = performance.now()
