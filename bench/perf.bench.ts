@@ -244,8 +244,6 @@ async function nodeSenderFlood(script: string, name: string, size: number): Prom
   const [packets, seconds] = r.out.trim().split(/\s+/).map(Number) as [number, number]
   return r.code === 0 ? {pps: packets / seconds, seconds} : {pps: Number.NaN, seconds: Number.NaN}
 }
-const ouroSenderFlood = (name: string, size: number): Promise<{pps: number; seconds: number}> => nodeSenderFlood(OURO_SENDER, name, size)
-const bareSenderFlood = (name: string, size: number): Promise<{pps: number; seconds: number}> => nodeSenderFlood(BARE_SENDER, name, size)
 
 /**
  * What `ocbr -l` received from the client that just ended, per second of its sending: the packets
@@ -324,8 +322,8 @@ async function native(): Promise<string | undefined> {
           row.ours.push(ours.pps)
           row.oursLoss.push(ours.loss)
         },
-        async (): Promise<void> => void row.oursRx.push(await received((await ouroSenderFlood(name, size)).seconds)),
-        async (): Promise<void> => void row.bareRx.push(await received((await bareSenderFlood(name, size)).seconds)),
+        async (): Promise<void> => void row.oursRx.push(await received((await nodeSenderFlood(OURO_SENDER, name, size)).seconds)),
+        async (): Promise<void> => void row.bareRx.push(await received((await nodeSenderFlood(BARE_SENDER, name, size)).seconds)),
       ]
       for (let round = 0; round < ROUNDS; round++) await inTurn(runs, round)
       nativeRows.push(row)
@@ -335,8 +333,8 @@ async function native(): Promise<string | undefined> {
     for (const row of nativeRows) {
       const runs = [
         async (): Promise<void> => void row.ocbrToOuro.push((await ocbrFlood(name, row.size)).pps),
-        async (): Promise<void> => void row.oursToOuro.push((await ouroSenderFlood(name, row.size)).pps),
-        async (): Promise<void> => void row.bareToOuro.push((await bareSenderFlood(name, row.size)).pps),
+        async (): Promise<void> => void row.oursToOuro.push((await nodeSenderFlood(OURO_SENDER, name, row.size)).pps),
+        async (): Promise<void> => void row.bareToOuro.push((await nodeSenderFlood(BARE_SENDER, name, row.size)).pps),
       ]
       for (let round = 0; round < ROUNDS; round++) await inTurn(runs, round)
     }

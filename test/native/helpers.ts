@@ -28,7 +28,8 @@ export interface Peer {
   stderr(): string
   /** Resolves with its exit code and signal once it is gone. */
   exited: Promise<[number | null, NodeJS.Signals | null]>
-  kill(): Promise<void>
+  /** Stops it (see stopChild): true when it had to be killed. */
+  kill(): Promise<boolean>
 }
 
 /** Starts test/native/peer.ts in a child process (0.23 cannot connect two flows of one process). */
@@ -59,7 +60,7 @@ export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' |
     })
   })
   line.catch(() => {})
-  return {child, line, stdout: () => out, stderr: () => err, exited, kill: async () => void (await stopChild(child))}
+  return {child, line, stdout: () => out, stderr: () => err, exited, kill: () => stopChild(child)}
 }
 
 /**
