@@ -47,8 +47,8 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
       expect(Buffer.from(await nextSdu(ep)).toString()).toBe(text)
     }
     // SDU boundaries are kept: two writes, two reads.
-    ep.send(Buffer.from('a'), () => {})
-    ep.send(Buffer.from('bb'), () => {})
+    expect(ep.send(Buffer.from('a'), () => {})).toBe(true)
+    expect(ep.send(Buffer.from('bb'), () => {})).toBe(true)
     expect(Buffer.from(await nextSdu(ep)).toString()).toBe('a')
     expect(Buffer.from(await nextSdu(ep)).toString()).toBe('bb')
     const big = Buffer.alloc(60_000, 7)
@@ -64,7 +64,7 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
   it('reports FLOW_DOWN/FLOW_DEALLOC and then EFLOWDOWN after the peer deallocates; queued SDUs stay readable', async () => {
     const ep = await alloc()
     const events: number[] = []
-    ep.send(Buffer.from('burst 3'), () => {})
+    expect(ep.send(Buffer.from('burst 3'), () => {})).toBe(true)
     const got: string[] = []
     const err = await new Promise<Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error('no EFLOWDOWN within 10 s')), 10_000)
@@ -139,7 +139,7 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
       expect(ep.name).toBe(name)
       const sdu = await nextSdu(ep)
       expect(Buffer.from(sdu).toString()).toBe('hello')
-      ep.send(Buffer.from('world'), () => {})
+      expect(ep.send(Buffer.from('world'), () => {})).toBe(true)
       expect(await client.line).toBe('reply world')
       await stopChild(client.child)
       const names = await backend.listNames()
@@ -236,7 +236,7 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
       expect(worst).toBeLessThan(250)
       // Still alive: the last flow echoes.
       const ep = many.at(-1)!
-      ep.send(Buffer.from('still here'), () => {})
+      expect(ep.send(Buffer.from('still here'), () => {})).toBe(true)
       expect(Buffer.from(await nextSdu(ep)).toString()).toBe('still here')
     } finally {
       await Promise.all(many.map((ep) => ep.dealloc()))
@@ -298,7 +298,7 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
   it('a first read on this thread after the peer left, its events not yet taken, still reports EFLOWDOWN', async () => {
     // 0.23's FLOWSFLAGS (the switch to blocking reads) clears the DOWN the peer put on the rings.
     const ep = await alloc()
-    ep.send(Buffer.from('dealloc'), () => {})
+    expect(ep.send(Buffer.from('dealloc'), () => {})).toBe(true)
     // The thread is held (no events delivered) while the peer deallocates.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500)
     const deadline = performance.now() + 10_000
@@ -370,7 +370,7 @@ describe.skipIf(nativeSkip !== undefined || !oecho)('native interop with the sto
       }
       await irmCalls.bindProcess(lib, server.pid!, name)
       const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
-      ep.send(Buffer.from('Client says hi!\0'), () => {})
+      expect(ep.send(Buffer.from('Client says hi!\0'), () => {})).toBe(true)
       expect(Buffer.from(await nextSdu(ep)).toString()).toBe('Client says hi!\0')
       await ep.dealloc()
     } finally {

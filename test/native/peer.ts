@@ -1,7 +1,8 @@
 /**
  * A native peer in its own process (0.23 cannot connect two flows of one process):
  *   peer.ts echo NAME   binds NAME, prints "ready", echoes every SDU back on every flow;
- *                       the SDU "dealloc" makes it deallocate that flow, "burst N" sends N SDUs then deallocates.
+ *                       the SDU "dealloc" makes it deallocate that flow, "burst N" sends N SDUs then deallocates;
+ *                       what the flow cannot take at once is kept and sent on its next events.
  *   peer.ts client NAME  allocates a flow to NAME, writes "hello", prints the reply, deallocates, exits.
  *   peer.ts sink NAME   binds NAME, prints "ready", accepts one flow, prints "accepted" and never reads it.
  *   peer.ts flood NAME N  allocates a reliable (data) flow to NAME, writes N SDUs, prints "sent N",
@@ -76,28 +77,55 @@ for (;;) {
     break
   }
   let pending = false
+  // What send() could not take yet (ring or packet pool full) goes out, in order, on later events.
+  const outbox: Uint8Array[] = []
+  let ending = false
+  let gone = false
+  const end = (): void => {
+    gone = true
+    void ep.dealloc()
+  }
+  /** Sends what waits; true when all went and the flow stays. */
+  const flush = (): boolean => {
+    try {
+      while (outbox.length > 0 && ep.send(outbox[0]!, () => {})) outbox.shift()
+    } catch {
+      end()
+      return false
+    }
+    if (outbox.length > 0) return false
+    if (ending) end()
+    return !ending
+  }
+  const send = (sdu: Uint8Array): void => {
+    outbox.push(sdu)
+    flush()
+  }
   const pump = (): void => {
+    if (gone || !flush()) return
     for (;;) {
       let sdu: Uint8Array | undefined
       try {
         sdu = ep.readSdu()
       } catch {
-        void ep.dealloc()
+        end()
         return
       }
       if (!sdu) return
       const text = Buffer.from(sdu).toString()
       if (text === 'dealloc') {
-        void ep.dealloc()
+        end()
         return
       }
       const burst = /^burst (\d+)$/.exec(text)
       if (burst) {
-        for (let i = 0; i < Number(burst[1]); i++) ep.send(Buffer.from(`sdu ${i}`), () => {})
-        void ep.dealloc()
+        for (let i = 0; i < Number(burst[1]); i++) outbox.push(Buffer.from(`sdu ${i}`))
+        ending = true
+        flush()
         return
       }
-      ep.send(sdu, () => {})
+      send(sdu)
+      if (outbox.length > 0) return
     }
   }
   ep.onEvent = () => {
