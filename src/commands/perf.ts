@@ -3,7 +3,6 @@ import {OuroCommand} from '../cli/base-command.js'
 import {linkFlag, qosFlag, timeoutFlag} from '../cli/flags.js'
 import {QoS, selectBackend} from '../core/index.js'
 import {applyLink} from '../services/link.js'
-import {nameAdmin} from '../services/names.js'
 import {perfClient, perfServer, parseRate, parseTime, type PerfDocument, type PerfEvent} from '../services/perf/index.js'
 import {spawnOuro, stopChild, waitForLine} from '../services/spawn-self.js'
 import {formatPerfEnd, formatPerfInterval, formatPerfServerEvent, formatPerfStart} from '../output/perf.js'
@@ -20,8 +19,6 @@ export default class Perf extends OuroCommand {
     'On the native backend a lone receiving flow is read on the main thread: it busy-polls (one core) while data ' +
     'streams in at 20,000 SDUs/s or more, which spares the sender a wake-up per SDU, and sleeps in blocking reads otherwise. ' +
     'One-way latency comes from send times in the SDUs: every SDU of a paced test (--rate) carries one, one SDU in 16 of a flood.'
-
-  #undoEncryption: (() => void) | undefined
 
   static override examples = [
     '<%= config.bin %> perf --loopback --qos raw',
@@ -72,14 +69,6 @@ export default class Perf extends OuroCommand {
     try {
       if (flags.loopback) {
         target = `${name}-loopback-${process.pid}`
-        // On native, encryption is set per name (enc.conf): this made-up name gets what --qos asks.
-        const cypher = flags.qos?.cypher ?? 0
-        if (kind === 'native' && cypher > 0) {
-          const admin = await nameAdmin()
-          for (const line of admin.encryptNameAdmin(target, cypher)) this.note(line)
-          const encrypted = target
-          this.#undoEncryption = () => admin.removeEncryptionAdmin(encrypted)
-        }
         const serverArgs = ['perf', '--listen', target, '--interval', flags.interval, '--backend', kind]
         server = spawnOuro(serverArgs)
         server.stdout?.resume() // its report lines are not ours to print; never let the pipe fill
@@ -109,21 +98,7 @@ export default class Perf extends OuroCommand {
       return flags.json ? doc : undefined
     } finally {
       if (server) await stopChild(server)
-      this.#removeEncryption()
     }
-  }
-
-  /** Removes the enc.conf a --loopback test wrote for its name (once). */
-  #removeEncryption(): void {
-    const undo = this.#undoEncryption
-    this.#undoEncryption = undefined
-    undo?.()
-  }
-
-  /** Ctrl-C: the enc.conf goes too, not only the flows and names. */
-  protected override async shutdown(code: number): Promise<never> {
-    this.#removeEncryption()
-    return super.shutdown(code)
   }
 
   /** Where events go: JSON lines, a live view on a TTY, or plain lines. */

@@ -309,27 +309,13 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
   }, 30_000)
 
-  it('--loopback with cypher encrypts its made-up name through enc.conf files, and removes them at the end', async () => {
+  it('--loopback with cypher is refused in one line: 0.23 cannot confirm encryption, and the line says what works', async () => {
     const result = await runOuro(['perf', '--loopback', '--qos', 'cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
-    const written = [...result.stderr.matchAll(/^wrote (\S+) \(cipher=aes-256-gcm\)$/gm)].map((m) => m[1]!)
-    if (written.length === 0) {
-      // Not root here: the security directory is not writable, and the one line says so.
-      expect(result.code).not.toBe(0)
-      expect(result.stderr.trim().split('\n')).toHaveLength(1)
-      expect(result.stderr).toMatch(/cannot write .*enc\.conf.*run as root/)
-      return
-    }
-    expect(written.map((f) => f.split('/').at(-3))).toEqual(['client', 'server'])
-    for (const file of written) expect(existsSync(file)).toBe(false) // removed, however the run ended
-    if (result.code !== 0) {
-      // 0.23's IRMd sometimes gives up on its own key exchange on a loaded host ("Timeout waiting
-      // for OAP response" in its log): then the run fails with one line after the two above.
-      const lines = result.stderr.trim().split('\n')
-      expect(lines).toHaveLength(3)
-      expect(lines[2]).toMatch(/^ouro perf: .*\[(ECRYPT|ETIMEDOUT)\]$/)
-      return
-    }
-    checkDirection(parsePerf(result.stdout).end.clientToServer, false)
+    expect(result.code).not.toBe(0)
+    expect(result.stdout).toBe('')
+    const lines = result.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^ouro perf: .*cypher=256 .*Ouroboros 0\.23.*--backend embedded.*\[ECRYPT\]$/)
   }, 30_000)
 
   it('--bidir sends both ways at once, each process sending and receiving on its main thread', async () => {

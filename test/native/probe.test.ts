@@ -1,9 +1,9 @@
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {createNativeBackend} from '../../src/core/native/index.js'
-import {locateLibraries} from '../../src/core/native/locate.js'
+import {findSecurityDir, installPrefix, locateLibraries, securityDirOfBinary} from '../../src/core/native/locate.js'
 import {probe} from '../../src/core/native/probe.js'
 import {nativeInfo} from './helpers.js'
 
@@ -83,5 +83,54 @@ describe('native probe (never loads libouroboros-dev)', () => {
     const p = await probe({socketPath: sock})
     expect(p.available).toBe(false)
     oneLine(p.reason)
+  })
+})
+
+describe('the security directory the IRMd reads enc.conf files from', () => {
+  /** A directory tree under a temporary root; returns the root. */
+  function tree(...dirs: string[]): string {
+    const root = tempDir()
+    for (const d of dirs) mkdirSync(path.join(root, d), {recursive: true})
+    return root
+  }
+  /** A stand-in IRMd binary holding its directories as C strings, as 0.23's does. */
+  function fakeIrmd(file: string, securityDir: string): void {
+    writeFileSync(file, Buffer.concat([Buffer.alloc(64, 0x90), Buffer.from(`\0ELF junk\0${securityDir}/server\0${securityDir}/client\0${securityDir}/client/%s/kex.srv.pub.%s\0`)]))
+  }
+
+  it('takes the prefix of <prefix>/lib, lib64 and Debian\'s lib/<triplet>, symlinks resolved', () => {
+    const root = tree('usr/lib/x86_64-linux-gnu', 'usr/lib64', 'opt/ouroboros/lib')
+    symlinkSync('usr/lib', path.join(root, 'lib'))
+    expect(installPrefix(path.join(root, 'usr/lib/x86_64-linux-gnu'))).toBe(path.join(root, 'usr'))
+    expect(installPrefix(path.join(root, 'lib/x86_64-linux-gnu'))).toBe(path.join(root, 'usr'))
+    expect(installPrefix(path.join(root, 'usr/lib64'))).toBe(path.join(root, 'usr'))
+    expect(installPrefix(path.join(root, 'opt/ouroboros/lib'))).toBe(path.join(root, 'opt/ouroboros'))
+  })
+
+  it('reads the directory compiled into the IRMd binary, and nothing from other files', () => {
+    const file = path.join(tempDir(), 'irmd')
+    fakeIrmd(file, '/srv/ouro-etc/ouroboros/security')
+    expect(securityDirOfBinary(file)).toBe('/srv/ouro-etc/ouroboros/security')
+    writeFileSync(file, 'no such string here /security/clientele\0')
+    expect(securityDirOfBinary(file)).toBeUndefined()
+    expect(securityDirOfBinary(path.join(tempDir(), 'missing'))).toBeUndefined()
+  })
+
+  it('prefers the IRMd installed with the libraries, else derives it from their prefix as the CMake build does', () => {
+    const old = process.env.OURO_SECURITY_DIR
+    delete process.env.OURO_SECURITY_DIR
+    try {
+      const root = tree('usr/local/lib', 'usr/local/sbin', 'other/lib/aarch64-linux-gnu')
+      fakeIrmd(path.join(root, 'usr/local/sbin/irmd'), '/etc/custom/security')
+      expect(findSecurityDir(path.join(root, 'usr/local/lib'))).toEqual({dir: '/etc/custom/security', from: `compiled into ${path.join(root, 'usr/local/sbin/irmd')}`})
+      const derived = findSecurityDir(path.join(root, 'other/lib/aarch64-linux-gnu'))
+      expect(derived.dir).toBe(path.join(root, 'other/etc/ouroboros/security'))
+      expect(derived.from).toContain('install prefix')
+      process.env.OURO_SECURITY_DIR = '/tmp/mine'
+      expect(findSecurityDir(path.join(root, 'usr/local/lib'))).toEqual({dir: '/tmp/mine', from: 'OURO_SECURITY_DIR'})
+    } finally {
+      if (old === undefined) delete process.env.OURO_SECURITY_DIR
+      else process.env.OURO_SECURITY_DIR = old
+    }
   })
 })

@@ -6,7 +6,8 @@ export default class NameCreate extends OuroCommand {
   static override summary = 'Create an Ouroboros name (native), optionally with encryption and registrations'
   static override description =
     'What `irm name create` does, plus: --cipher writes the client and server enc.conf for the name ' +
-    '(encryption is set per name on Ouroboros 0.22+), --layer registers it in layers right away.'
+    '(encryption is set per name on Ouroboros 0.22+; 0.23\'s IRMd does not always read them for a name it was told to create, ' +
+    'its log says "Negotiated" when it encrypts), --layer registers it in layers right away.'
 
   static override examples = [
     '<%= config.bin %> name create myapp',

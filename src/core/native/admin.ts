@@ -3,8 +3,7 @@
  * libouroboros-irm, so the process does not register itself with the IRMd.
  */
 import {OuroError} from '../errors.js'
-import type {Cypher} from '../qos.js'
-import {cipherFor, configuredCipher, encConfPath, removeEncConf, writeEncConf} from './crypt.js'
+import {configuredCipher, encConfPath, removeEncConf, writeEncConf} from './crypt.js'
 import {
   createName,
   destroyName,
@@ -39,6 +38,7 @@ export async function createNameAdmin(
   const lines: string[] = []
   if (opts.cipher) {
     for (const file of writeEncConf(name, opts.cipher, securityDir(lib.located.libDir))) lines.push(`wrote ${file} (cipher=${opts.cipher})`)
+    lines.push(`the IRMd encrypts flows to "${name}" when it reads these; 0.23's may look elsewhere for a name it was told to create (its log says "Negotiated" when it encrypts)`)
   }
   if ((await listNameInfos(lib)).some((n) => n.name === name)) {
     lines.push(`name "${name}" exists already`)
@@ -61,20 +61,6 @@ export async function destroyNameAdmin(name: string, opts: LocateOptions & {keep
     lines.push(`removed the enc.conf files of "${name}" under ${dir}`)
   }
   return lines
-}
-
-/**
- * Has flows to `name` encrypted with `cypher` key bits: writes its client and server enc.conf (for
- * a name a command made up for itself, as perf --loopback does). Returns the lines to report.
- * Undo with removeEncryptionAdmin().
- */
-export function encryptNameAdmin(name: string, cypher: Cypher, opts: LocateOptions = {}): string[] {
-  const cipher = cipherFor(cypher)
-  return writeEncConf(name, cipher, securityDir(loadIrm(opts).located.libDir)).map((file) => `wrote ${file} (cipher=${cipher})`)
-}
-
-export function removeEncryptionAdmin(name: string, opts: LocateOptions = {}): void {
-  removeEncConf(name, securityDir(loadIrm(opts).located.libDir))
 }
 
 export async function regNameAdmin(name: string, opts: NameAdminOptions = {}): Promise<string[]> {

@@ -8,9 +8,9 @@ import * as fs from 'node:fs'
 import {inspect} from 'node:util'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {OuroError} from '../errors.js'
-import {QoS, type Cypher, type QoSSpec} from '../qos.js'
+import {QoS, type QoSSpec} from '../qos.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
-import {verifyClientEncryption} from './crypt.js'
+import {encConfPath, unconfirmedEncryption} from './crypt.js'
 import {BASE_FLAGS, NativeEndpoint, type EndpointHost} from './endpoint.js'
 import {
   bindProcess,
@@ -26,7 +26,7 @@ import {
   unregName,
   type IpcpInfo,
 } from './irm-calls.js'
-import {securityDir} from './locate.js'
+import {findSecurityDir, securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
 import {Reactor, WAIT_MS} from './reactor.js'
@@ -34,6 +34,7 @@ import {removeProcessFiles, stallBound, Watchdog} from './watchdog.js'
 
 const ETIMEDOUT = 110
 const EPERM = 1
+const EBADF = 9
 /** What flow_alloc/flow_join do without a timeout in 0.23 (IRMd FLOW_ALLOC_TIMEOUT): made explicit. */
 const ALLOC_DEFAULT_MS = 20_000
 /** Longest single flow_accept(): bounds how late close() and aborted accepts release their thread. */
@@ -203,8 +204,7 @@ export class NativeBackend implements Backend, EndpointHost {
 
   async alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
     this.#checkOpen(`allocating a flow to "${name}"`)
-    let cypher: Cypher = 0
-    if (qos.cypher > 0) cypher = verifyClientEncryption(name, qos.cypher, securityDir(this.lib.located.libDir))
+    if (qos.cypher > 0) throw unconfirmedEncryption(name, qos.cypher, securityDir(this.lib.located.libDir))
     const timeoutMs = opts.timeoutMs ?? ALLOC_DEFAULT_MS
     const cqs = toCQos(qos)
     const fd = await this.#blocking(
@@ -214,8 +214,8 @@ export class NativeBackend implements Backend, EndpointHost {
       opts.signal,
       `allocating a flow to "${name}"`,
     )
-    if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to')
-    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs, cypher), name, 'alloc'))
+    if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to', this.lib.located.libDir)
+    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs, 0), name, 'alloc'))
   }
 
   async join(layer: string, opts: WaitOptions): Promise<Endpoint> {
@@ -529,6 +529,7 @@ export class NativeBackend implements Backend, EndpointHost {
   async describe(): Promise<Record<string, unknown>> {
     const [ipcps, names] = await Promise.all([listIpcps(this.lib), listNameInfos(this.lib)])
     const {libDir, version, devPath, irmPath} = this.lib.located
+    const security = findSecurityDir(libDir)
     return {
       backend: 'native',
       libraryDir: libDir,
@@ -537,7 +538,8 @@ export class NativeBackend implements Backend, EndpointHost {
       irmSocket: this.lib.socketPath,
       irmdReachable: true,
       pid: process.pid,
-      securityDir: securityDir(libDir),
+      securityDir: security.dir,
+      securityDirFrom: security.from,
       ipcps,
       layers: [...new Set(ipcps.map((i) => i.layer))],
       names: names.map((n) => ({...n, boundHere: this.#bindings.has(n.name)})),
@@ -569,9 +571,21 @@ export class NativeBackend implements Backend, EndpointHost {
   }
 }
 
-function allocError(ret: number, name: string, timeoutMs: number, what: string): OuroError {
+function allocError(ret: number, name: string, timeoutMs: number, what: string, libDir?: string): OuroError {
   const errno = -ret
   switch (errno) {
+    case EBADF: {
+      // 0.23's IRMd answers EBADF when it cannot set the flow up, first of all when the name's
+      // client enc.conf does not load (an unknown kex, cipher or kdf).
+      const file = libDir === undefined ? undefined : encConfPath(securityDir(libDir), 'client', name)
+      if (file !== undefined && fs.existsSync(file)) {
+        return new OuroError(
+          'ECRYPT',
+          `${what} "${name}": the IRMd could not set the flow up with ${file}; check its kex=, cipher= and kdf= lines against the ones Ouroboros supports, or see the IRMd's log`,
+        )
+      }
+      return new OuroError('EIRMD', `${what} "${name}": the IRMd could not set the flow up (see its log)`)
+    }
     case 1007:
       return new OuroError('ENAME', `${what} "${name}": no such name; create and register it (ouro name create ${name}) or start a server for it`)
     case 1003:

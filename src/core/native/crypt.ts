@@ -43,27 +43,22 @@ export function configuredCipher(file: string): string | undefined {
 }
 
 /**
- * Checks that allocating to `name` will be encrypted with at least `cypher` bits, from the client
- * enc.conf the IRMd reads. Returns the bits configured; throws ECRYPT saying what to configure.
+ * Why a flow to `name` cannot be promised `cypher` bits on 0.23. Its IRMd takes encryption from the
+ * name's enc.conf, at a path it keeps per name, but its IRM protocol does not carry that path:
+ * creating a name through it (irm_create_name, the irm tool) leaves the path as whatever the
+ * IRMd's thread held before, which is the default only some of the time. With any other path the
+ * IRMd finds no file and sets the flow up in plain text, and nothing in the library shows which
+ * happened. So ouro never claims encryption on native, and refuses to allocate a flow that asks for it.
  */
-export function verifyClientEncryption(name: string, cypher: Cypher, secDir: string): Cypher {
-  const file = encConfPath(secDir, 'client', name)
-  const cipher = configuredCipher(file)
-  const bits = cipher === undefined ? 0 : (CIPHER_BITS[cipher] ?? 0)
-  if (bits >= cypher && cipher !== undefined) return bits as Cypher
-  const found = cipher === undefined ? 'no encryption is configured for it' : `${file} selects ${cipher} (${bits || 'unknown'} bits)`
-  const want = cipherFor(cypher)
-  throw new OuroError(
+export function unconfirmedEncryption(name: string, cypher: Cypher, secDir: string): OuroError {
+  return new OuroError(
     'ECRYPT',
-    `cypher=${cypher} asked for "${name}", but ${found}; on Ouroboros 0.22+ encryption is set per name: ` +
-      `write "cipher=${want}" to ${file} (and to ${encConfPath(secDir, 'server', name)} on the server), ` +
-      `e.g. with \`ouro name create ${name} --cipher ${want}\`, or drop cypher from the QoS`,
+    `cypher=${cypher} asked for "${name}", but ouro cannot confirm encryption on Ouroboros 0.23: its IRMd ` +
+      `encrypts per name from ${encConfPath(secDir, 'client', name)}, and for a name created through its IRM ` +
+      `protocol it may look elsewhere and set the flow up in plain text without a word; drop cypher from the ` +
+      `QoS (the IRMd still applies that enc.conf when it finds it, and logs "Negotiated"), or use --backend ` +
+      `embedded, which encrypts every cypher flow itself`,
   )
-}
-
-/** The AES-GCM cipher with `cypher` key bits. */
-export function cipherFor(cypher: Cypher): string {
-  return cypher === 256 ? 'aes-256-gcm' : cypher === 192 ? 'aes-192-gcm' : 'aes-128-gcm'
 }
 
 /** Writes client and server enc.conf files for `name` selecting `cipher`. Returns the files written. */

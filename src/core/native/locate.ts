@@ -2,7 +2,7 @@
  * Finds libouroboros-dev / -irm and the IRMd socket without loading anything: loading
  * libouroboros-dev runs a constructor that calls exit() when the IRMd is unreachable.
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
 import {connect} from 'node:net'
 import path from 'node:path'
 
@@ -210,10 +210,82 @@ function streamConnect(socketPath: string, timeoutMs: number): Promise<string | 
   })
 }
 
-/** The security directory the IRMd reads enc.conf files from (compile-time in C: <prefix>/etc/ouroboros/security). */
+/**
+ * The prefix Ouroboros was installed under, from the directory its libraries are in:
+ * <prefix>/lib, <prefix>/lib64 or <prefix>/lib/<multiarch triplet> (Debian's), symlinks resolved.
+ */
+export function installPrefix(libDir: string): string {
+  let dir = libDir
+  try {
+    dir = realpathSync(libDir)
+  } catch {
+    // not there (any more): take the path as given
+  }
+  if (path.basename(path.dirname(dir)) === 'lib' && /-linux-/.test(path.basename(dir))) dir = path.dirname(dir)
+  if (/^lib(32|64|x32)?$/.test(path.basename(dir))) dir = path.dirname(dir)
+  return dir
+}
+
+export interface SecurityDir {
+  /** Holds client/<name>/enc.conf and server/<name>/enc.conf. */
+  dir: string
+  /** Where the directory was learned: the environment, the IRMd binary, or the install prefix. */
+  from: string
+}
+
+/** The IRMd's client directory, ".../security/client", as a C string constant in its binary. */
+const CLIENT_DIR_TAIL = Buffer.from('/security/client\0')
+
+/** The security directory compiled into an IRMd binary (OUROBOROS_CLI_CRT_DIR less "/client"), if readable. */
+export function securityDirOfBinary(file: string): string | undefined {
+  let bin: Buffer
+  try {
+    if (statSync(file).size > 64 * 1024 * 1024) return undefined
+    bin = readFileSync(file)
+  } catch {
+    return undefined
+  }
+  for (let at = bin.indexOf(CLIENT_DIR_TAIL); at >= 0; at = bin.indexOf(CLIENT_DIR_TAIL, at + 1)) {
+    const start = bin.lastIndexOf(0, at) + 1
+    const dir = bin.toString('latin1', start, at + CLIENT_DIR_TAIL.length - '/client\0'.length)
+    if (dir.startsWith('/') && /^[\x21-\x7e]+$/.test(dir)) return dir
+  }
+  return undefined
+}
+
+/** Where CMake's GNUInstallDirs puts <sysconfdir> for a prefix: /etc for / and /usr, /etc/opt/X for /opt/X. */
+function sysconfDir(prefix: string): string {
+  if (prefix === '/' || prefix === '/usr') return '/etc'
+  if (prefix.startsWith('/opt/')) return path.join('/etc', prefix)
+  return path.join(prefix, 'etc')
+}
+
+const securityDirs = new Map<string, SecurityDir>()
+
+/**
+ * The security directory the IRMd reads enc.conf files from (a compile-time path in C):
+ * OURO_SECURITY_DIR when set; else the one compiled into the IRMd installed with the libraries
+ * (<prefix>/sbin/irmd); else <sysconfdir>/ouroboros/security for their prefix, as Ouroboros'
+ * CMake build sets it. A wrong guess would have the IRMd never see an enc.conf written for it.
+ */
+export function findSecurityDir(libDir: string): SecurityDir {
+  if (process.env.OURO_SECURITY_DIR) return {dir: process.env.OURO_SECURITY_DIR, from: 'OURO_SECURITY_DIR'}
+  const known = securityDirs.get(libDir)
+  if (known) return known
+  const prefix = installPrefix(libDir)
+  let found: SecurityDir | undefined
+  for (const bin of [path.join(prefix, 'sbin/irmd'), path.join(prefix, 'bin/irmd')]) {
+    const dir = securityDirOfBinary(bin)
+    if (dir) {
+      found = {dir, from: `compiled into ${bin}`}
+      break
+    }
+  }
+  found ??= {dir: path.join(sysconfDir(prefix), 'ouroboros/security'), from: `the install prefix ${prefix} (no readable irmd there)`}
+  securityDirs.set(libDir, found)
+  return found
+}
+
 export function securityDir(libDir: string): string {
-  if (process.env.OURO_SECURITY_DIR) return process.env.OURO_SECURITY_DIR
-  const prefix = path.dirname(libDir)
-  if (prefix === '/usr' || prefix === '/') return '/etc/ouroboros/security'
-  return path.join(prefix, 'etc/ouroboros/security')
+  return findSecurityDir(libDir).dir
 }
