@@ -581,7 +581,7 @@ function allocError(ret: number, name: string, timeoutMs: number, what: string, 
       if (file !== undefined && fs.existsSync(file)) {
         return new OuroError(
           'ECRYPT',
-          `${what} "${name}": the IRMd could not set the flow up with ${file}; check its kex=, cipher= and kdf= lines against the ones Ouroboros supports, or see the IRMd's log`,
+          `${what} "${name}": the IRMd could not set the flow up; the name has ${file}: check its kex=, cipher= and kdf= lines against the ones Ouroboros supports, and see the IRMd's log`,
         )
       }
       return new OuroError('EIRMD', `${what} "${name}": the IRMd could not set the flow up (see its log)`)
