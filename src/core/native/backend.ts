@@ -215,7 +215,7 @@ export class NativeBackend implements Backend, EndpointHost {
       `allocating a flow to "${name}"`,
     )
     if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to', this.lib.located.libDir)
-    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs, 0), name, 'alloc'))
+    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs), name, 'alloc'))
   }
 
   async join(layer: string, opts: WaitOptions): Promise<Endpoint> {
@@ -436,7 +436,7 @@ export class NativeBackend implements Backend, EndpointHost {
         if (this.#closing) return this.#discard(fd)
         let ep: NativeEndpoint
         try {
-          ep = this.#endpoint(fd, fromCQos(cqs, 0), this.boundNames().join('|'), 'accept')
+          ep = this.#endpoint(fd, fromCQos(cqs), this.boundNames().join('|'), 'accept')
         } catch (e) {
           this.#discard(fd)
           this.#failWaiters(e as Error)

@@ -3,7 +3,7 @@
  * 4, 17 and 29, no cypher_s), name_info and ipcp_list_info, and the conversions to and from them.
  */
 import koffi from 'koffi'
-import {QoSSpec, type Cypher} from '../qos.js'
+import {QoSSpec} from '../qos.js'
 
 /** struct timespec (x86_64: 16 bytes). */
 export const Timespec = koffi.struct({tv_sec: 'int64_t', tv_nsec: 'int64_t'})
@@ -100,8 +100,11 @@ export function toCQos(spec: QoSSpec): CQosSpec {
   }
 }
 
-/** The spec C reports, plus the cypher the binding verified (C 0.22+ does not carry it in qosspec_t). */
-export function fromCQos(c: CQosSpec, cypher: Cypher = 0): QoSSpec {
+/**
+ * The spec C reports. cypher is 0: qosspec_t does not carry it on 0.22+, and 0.23 gives no way to
+ * confirm a flow is encrypted (see unconfirmedEncryption), so none is ever claimed.
+ */
+export function fromCQos(c: CQosSpec): QoSSpec {
   return new QoSSpec({
     delay: c.delay,
     bandwidth: BigInt(c.bandwidth),
@@ -111,7 +114,7 @@ export function fromCQos(c: CQosSpec, cypher: Cypher = 0): QoSSpec {
     inOrder: c.in_order ? 1 : 0,
     maxGap: c.max_gap,
     timeout: c.timeout,
-    cypher,
+    cypher: 0,
   })
 }
 
