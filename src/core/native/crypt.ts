@@ -1,6 +1,7 @@
 /**
  * Encryption on Ouroboros 0.22+ is chosen per name by the IRMd from enc.conf files, not by QoS.
- * The binding can only verify what is configured there; it never claims more.
+ * The binding writes and reads those files; on 0.23 it cannot tell whether the IRMd used them, so
+ * it never claims a native flow is encrypted.
  */
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
