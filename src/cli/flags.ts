@@ -41,3 +41,11 @@ export const layerFlag = Flags.string({
   multiple: true,
   helpValue: 'LAYER',
 })
+
+/** --lab: which lab (`ouro lab`); several can run side by side. */
+export const labFlag = Flags.string({
+  description: 'which lab: labs are named, and several can run side by side',
+  env: 'OURO_LAB',
+  default: 'lab',
+  helpValue: 'NAME',
+})

@@ -34,5 +34,7 @@ export {
   type Selection,
 } from './select-backend.js'
 export {parseLink, type LinkSpec} from './embedded/link.js'
+export {runtimeDir, ensurePrivateDir} from './embedded/runtime-dir.js'
+export {locateTools, type ToolsResult} from './native/locate.js'
 export {SYNC_SLICE_MS} from './backend.js'
 export type {Backend, BackendKind, Endpoint, FlowStats, FrctStats, FlowRole, NameEntry} from './backend.js'

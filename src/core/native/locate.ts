@@ -289,3 +289,22 @@ export function findSecurityDir(libDir: string): SecurityDir {
 export function securityDir(libDir: string): string {
   return findSecurityDir(libDir).dir
 }
+
+export type ToolsResult = {ok: true; libDir: string; prefix: string; tools: Record<string, string>} | {ok: false; reason: string}
+
+/**
+ * The Ouroboros programs installed with the libraries (<prefix>/sbin or <prefix>/bin), e.g. irmd, irm
+ * and the IPCP daemons; `names` must all be there.
+ */
+export function locateTools(names: readonly string[], opts: LocateOptions = {}): ToolsResult {
+  const found = locateLibraries(opts)
+  if (!found.ok) return found
+  const prefix = installPrefix(found.lib.libDir)
+  const tools: Record<string, string> = {}
+  for (const name of names) {
+    const file = [path.join(prefix, 'sbin', name), path.join(prefix, 'bin', name)].find((f) => existsSync(f))
+    if (!file) return {ok: false, reason: `${name} is not installed in ${prefix}/sbin or ${prefix}/bin next to libouroboros in ${found.lib.libDir}; reinstall Ouroboros ${BINDING_VERSION}`}
+    tools[name] = file
+  }
+  return {ok: true, libDir: found.lib.libDir, prefix, tools}
+}
