@@ -8,7 +8,7 @@ export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const
 
 /** The SHELL argument of both commands (each declares it: oclif reads only a class's own statics). */
 export const shellArgs = {
-  shell: Args.string({description: 'shell: bash, zsh, fish or powershell (default: the login shell)', options: [...SHELLS]}),
+  shell: Args.string({description: 'the shell (default: the login shell, from $SHELL)', options: [...SHELLS]}),
 }
 
 /**

@@ -5,7 +5,7 @@ export default class Autocomplete extends AutocompleteCommand {
   static override summary = 'Set up tab completion of commands and flags in bash, zsh or fish'
   static override description =
     'Prints the setup steps for the shell (bash, zsh and powershell through oclif; fish through a script in ' +
-    "fish's completions directory). Run it again with --refresh-cache after an upgrade."
+    "fish's completions directory). After an upgrade of ouro: --refresh-cache for bash and zsh, the fish step again for fish."
 
   static override examples = ['<%= config.bin %> autocomplete', '<%= config.bin %> autocomplete bash', '<%= config.bin %> autocomplete fish']
 
