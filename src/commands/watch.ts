@@ -1,10 +1,11 @@
 import {Flags} from '@oclif/core'
-import {OuroCommand} from '../cli/base-command.js'
+import {EXIT, OuroCommand} from '../cli/base-command.js'
 import {parseMs} from '../cli/flags.js'
 import {OuroError, selectBackend} from '../core/index.js'
 import {WatchPoller} from '../services/watch/poller.js'
 import {formatWatchTable, snapshotJson} from '../output/watch.js'
 import {liveTerminal} from '../output/terminal.js'
+import {endKeys, type WatchEnd} from '../ui/watch/keys.js'
 
 export default class Watch extends OuroCommand {
   static override summary = 'Live dashboard of every flow on this host'
@@ -49,14 +50,30 @@ export default class Watch extends OuroCommand {
       // React's development build costs several times the CPU per frame; nothing here needs its checks.
       process.env.NODE_ENV ??= 'production'
       const {renderWatch} = await import('../ui/watch/render.js')
-      await renderWatch({poll: () => poller.poll(), intervalMs})
-      return undefined
+      return this.end(await renderWatch({poll: () => poller.poll(), intervalMs}))
     }
-    // A pipe, a file or --json: one table (or one JSON line) per interval, until interrupted.
-    for (;;) {
-      const snap = await poller.poll()
-      process.stdout.write(json ? `${JSON.stringify(snapshotJson(snap))}\n` : `${formatWatchTable(snap)}\n\n`)
-      await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    // A pipe, a file or --json: one table (or one JSON line) per interval, until interrupted. On a
+    // terminal (under CI, where Ink's live rendering is off, or with --json) q and Ctrl-C end it too.
+    const keys = process.stdin.isTTY && process.stdout.isTTY ? endKeys(process.stdin) : undefined
+    let end: WatchEnd | undefined
+    try {
+      while (!end) {
+        const snap = await poller.poll()
+        process.stdout.write(json ? `${JSON.stringify(snapshotJson(snap))}\n` : `${formatWatchTable(snap)}\n\n`)
+        let timer: NodeJS.Timeout | undefined
+        const slept = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), intervalMs)))
+        end = await (keys ? Promise.race([slept, keys.ended]) : slept)
+        clearTimeout(timer)
+      }
+    } finally {
+      keys?.stop()
     }
+    return this.end(end)
+  }
+
+  /** q exits 0; Ctrl-C exits 130, as a SIGINT does. */
+  private async end(how: WatchEnd): Promise<undefined> {
+    if (how === 'interrupt') await this.shutdown(EXIT.sigint)
+    return undefined
   }
 }

@@ -115,7 +115,19 @@ describe.skipIf(tmuxSkip !== undefined)('ouro watch in tmux', () => {
     if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`)
     return r.stdout
   }
-  const screen = (): string => tm('capture-pane', '-p', '-t', 'w')
+  const screen = (session: string): string => tm('capture-pane', '-p', '-t', session)
+  const NO_CI = ['-u', 'CI', '-u', 'CONTINUOUS_INTEGRATION']
+
+  /** Runs `ouro watch ARGS` in a new tmux session, with `envArgs` for env(1) (e.g. -u CI, or CI=true). */
+  function watchIn(session: string, envArgs: string[], args: string[]): void {
+    const command = ['env', ...envArgs, `OURO_RUNTIME_DIR=${env.OURO_RUNTIME_DIR}`, 'OURO_BACKEND=embedded', 'TERM=xterm-256color', process.execPath, RUN, 'watch', ...args]
+    // The shell prints watch's exit status when it ends (and keeps the pane for us to read it).
+    tm('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `${command.map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 60`)
+  }
+  const exitStatus = (session: string): Promise<string> =>
+    until('watch to exit', () => /EXIT=(\d+)/.exec(screen(session))?.[1], 15_000, () => screen(session))
+  const shows = (session: string, what: RegExp): Promise<string> =>
+    until(`${what}`, () => (what.test(screen(session)) ? screen(session) : undefined), 15_000, () => screen(session))
 
   afterAll(() => {
     // Our own tmux server (its private socket): ends only what this test started.
@@ -124,30 +136,48 @@ describe.skipIf(tmuxSkip !== undefined)('ouro watch in tmux', () => {
 
   it('shows the flows, opens the detail pane, survives a resize and exits cleanly on q', async () => {
     const {client} = await startPair()
-    const command = ['env', '-u', 'CI', '-u', 'CONTINUOUS_INTEGRATION', `OURO_RUNTIME_DIR=${env.OURO_RUNTIME_DIR}`, 'OURO_BACKEND=embedded', 'TERM=xterm-256color', process.execPath, RUN, 'watch', '--interval', '300ms']
-    // The shell prints watch's exit status when it ends (and keeps the pane for us to read it).
-    tm('new-session', '-d', '-s', 'w', '-x', '100', '-y', '30', `${command.map((a) => `'${a}'`).join(' ')}; echo "EXIT=$?"; sleep 60`)
+    watchIn('w', NO_CI, ['--interval', '300ms'])
     const table = await until('the table with both flows', () => {
-      const s = screen()
+      const s = screen('w')
       return s.split('\n').filter((l) => l.includes(NAME)).length >= 2 ? s : undefined
-    }, 15_000, screen)
+    }, 15_000, () => screen('w'))
     expect(table).toMatch(/ouro watch +host .* backend embedded/)
     expect(table).toMatch(/q quit/)
     expect(table).toMatch(new RegExp(`${client.pid} ${NAME} +alloc +up`))
     tm('send-keys', '-t', 'w', '/', 'alloc', 'Enter')
-    await until('the filter', () => (screen().includes('filter "alloc" 1/2') ? true : undefined), 15_000, screen)
+    // 1 of every flow on the host: ours, and any other program's from the Ouroboros RIB.
+    await shows('w', /filter "alloc" 1\/\d+/)
     tm('send-keys', '-t', 'w', 'Enter')
-    const detail = await until('the detail pane', () => (screen().includes('qos raw') ? screen() : undefined), 15_000, screen)
+    const detail = await shows('w', /qos raw/)
     expect(detail).toMatch(/pid \d+ ouro alloc +alloc embedded/)
     tm('resize-window', '-t', 'w', '-x', '80', '-y', '24')
     await until('a redraw at 80x24', () => {
-      const s = screen()
+      const s = screen('w')
       return s.includes(NAME) && s.includes('q quit') && s.split('\n').every((l) => [...l].length <= 80) ? true : undefined
-    }, 15_000, screen)
+    }, 15_000, () => screen('w'))
     tm('send-keys', '-t', 'w', 'q')
-    const status = await until('watch to exit', () => /EXIT=(\d+)/.exec(screen())?.[1], 15_000, screen)
-    expect(status).toBe('0')
+    expect(await exitStatus('w')).toBe('0')
   })
+
+  it('Ctrl-C ends the dashboard with exit code 130, as SIGINT does', async () => {
+    watchIn('w-int', NO_CI, ['--interval', '300ms'])
+    await shows('w-int', /q quit/)
+    tm('send-keys', '-t', 'w-int', 'C-c')
+    expect(await exitStatus('w-int')).toBe('130')
+  })
+
+  // CI=true turns Ink's live rendering off, so watch prints plain tables; on a terminal the keys still work.
+  for (const [key, status] of [['q', '0'], ['C-c', '130']] as const) {
+    it(`with CI=true prints plain tables on a terminal, and ${key} exits ${status}`, async () => {
+      const session = `ci-${key}`
+      watchIn(session, ['CI=true'], ['--interval', '300ms'])
+      // Two plain tables, each headed by its time (no full-screen dashboard, no key line).
+      const tables = await shows(session, /^\S+Z +host .* backend embedded[\s\S]*^\S+Z +host .* backend embedded/m)
+      expect(tables).not.toMatch(/q quit/)
+      tm('send-keys', '-t', session, key)
+      expect(await exitStatus(session)).toBe(status)
+    })
+  }
 })
 
 // On a host with Ouroboros, flows of stock tools appear from the RIB, marked non-ouro.

@@ -4,6 +4,7 @@ import React from 'react'
 import {afterEach, describe, expect, it} from 'vitest'
 import type {Snapshot, WatchFlow} from '../../src/services/watch/types.js'
 import {WatchApp} from '../../src/ui/watch/app.js'
+import type {WatchEnd} from '../../src/ui/watch/keys.js'
 import {LiveWatch} from '../../src/ui/watch/render.js'
 import {bars, timeSeries} from '../../src/ui/watch/series.js'
 import {arrange, columnsFor, fit} from '../../src/ui/watch/layout.js'
@@ -85,14 +86,14 @@ const FLOWS = [
 ]
 
 function show(snap: Snapshot | undefined, width = 80, height = 24): ReturnType<typeof render> & {frame: () => string} {
-  const onQuit = (): void => {
-    quits++
+  const onQuit = (how: WatchEnd): void => {
+    ends.push(how)
   }
   const r = render(<WatchApp snapshot={snap} width={width} height={height} onQuit={onQuit} />)
   instances.push(r)
   return Object.assign(r, {frame: () => stripVTControlCharacters(r.lastFrame() ?? '')})
 }
-let quits = 0
+const ends: WatchEnd[] = []
 
 /** Waits for the frame to satisfy `check` (input is handled on a later tick). */
 async function frameUntil(frame: () => string, check: (f: string) => boolean): Promise<string> {
@@ -219,10 +220,24 @@ describe('WatchApp', () => {
   })
 
   it('q quits', async () => {
-    const before = quits
+    const before = ends.length
     const r = show(snapshot(FLOWS))
     r.stdin.write('q')
-    await frameUntil(r.frame, () => quits === before + 1)
+    await frameUntil(r.frame, () => ends.length === before + 1)
+    expect(ends.at(-1)).toBe('quit')
+  })
+
+  it('Ctrl-C interrupts, also while a filter is typed (where q is just a letter)', async () => {
+    const before = ends.length
+    const r = show(snapshot(FLOWS))
+    r.stdin.write('/')
+    await frameUntil(r.frame, (f) => f.includes('filter: █'))
+    r.stdin.write('q')
+    await frameUntil(r.frame, (f) => f.includes('filter: q█'))
+    expect(ends.length).toBe(before)
+    r.stdin.write('\x03')
+    await frameUntil(r.frame, () => ends.length === before + 1)
+    expect(ends.at(-1)).toBe('interrupt')
   })
 
   it('says so while the first snapshot is read, and when there are no flows; many flows scroll', async () => {

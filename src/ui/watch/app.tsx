@@ -5,6 +5,7 @@ import {FlowDetail, DETAIL_HEIGHT} from './detail.js'
 import {FlowTable} from './flow-table.js'
 import {Footer} from './footer.js'
 import {Header} from './header.js'
+import type {WatchEnd} from './keys.js'
 import {SORT_KEYS, arrange, type SortKey} from './layout.js'
 
 export interface WatchAppProps {
@@ -12,8 +13,8 @@ export interface WatchAppProps {
   /** Terminal size; default: the stdout's, following resizes. */
   width?: number
   height?: number
-  /** Called on `q` (after Ink has been told to exit). */
-  onQuit?: () => void
+  /** Called on `q` ('quit') and Ctrl-C ('interrupt'), after Ink has been told to exit. */
+  onQuit?: (how: WatchEnd) => void
 }
 
 /** The terminal's size, updated when it is resized. */
@@ -66,6 +67,12 @@ export function WatchApp({snapshot, width, height, onQuit}: WatchAppProps): Reac
   }
 
   const handle = (input: string, key: Key): void => {
+    const end = key.ctrl && input === 'c' ? 'interrupt' : !view.current.editing && input === 'q' ? 'quit' : undefined
+    if (end) {
+      exit()
+      onQuit?.(end)
+      return
+    }
     if (view.current.editing) {
       if (key.return) startEditing(false)
       else if (key.escape) {
@@ -75,10 +82,7 @@ export function WatchApp({snapshot, width, height, onQuit}: WatchAppProps): Reac
       else if (input && !key.ctrl && !key.meta) setFilter((f) => f + input)
       return
     }
-    if (input === 'q') {
-      exit()
-      onQuit?.()
-    } else if (key.upArrow || input === 'k') move(-1)
+    if (key.upArrow || input === 'k') move(-1)
     else if (key.downArrow || input === 'j') move(1)
     else if (key.pageUp) move(-10)
     else if (key.pageDown) move(10)
