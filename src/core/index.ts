@@ -35,4 +35,4 @@ export {
 } from './select-backend.js'
 export {parseLink, type LinkSpec} from './embedded/link.js'
 export {SYNC_SLICE_MS} from './backend.js'
-export type {Backend, BackendKind, Endpoint, FlowStats, FrctStats, FlowRole, NameEntry} from './backend.js'
+export type {Backend, BackendKind, Endpoint, FlowStats, FrctStats, FlowRole, NameEntry, Protection} from './backend.js'

@@ -10,7 +10,7 @@ import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {OuroError} from '../errors.js'
 import {QoS, type QoSSpec} from '../qos.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
-import {encConfPath, unconfirmedEncryption} from './crypt.js'
+import {encConfPath} from './crypt.js'
 import {BASE_FLAGS, NativeEndpoint, type EndpointHost} from './endpoint.js'
 import {
   bindProcess,
@@ -37,6 +37,10 @@ const EPERM = 1
 const EBADF = 9
 /** What flow_alloc/flow_join do without a timeout in 0.23 (IRMd FLOW_ALLOC_TIMEOUT): made explicit. */
 const ALLOC_DEFAULT_MS = 20_000
+/** Longest wait for the peer's answer to ouro-aead's HELLO (see aead.ts): a peer that is not ouro never answers. */
+const HANDSHAKE_MS = 2000
+/** Shortest, even when the allocation's own timeout is nearly spent. */
+const HANDSHAKE_MIN_MS = 500
 /** Longest single flow_accept(): bounds how late close() and aborted accepts release their thread. */
 const ACCEPT_SLICE_MS = 1000
 /** Extra time a C call gets beyond its own timeout before the binding gives up on it. */
@@ -204,8 +208,8 @@ export class NativeBackend implements Backend, EndpointHost {
 
   async alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
     this.#checkOpen(`allocating a flow to "${name}"`)
-    if (qos.cypher > 0) throw unconfirmedEncryption(name, qos.cypher, securityDir(this.lib.located.libDir))
     const timeoutMs = opts.timeoutMs ?? ALLOC_DEFAULT_MS
+    const started = performance.now()
     const cqs = toCQos(qos)
     const fd = await this.#blocking(
       this.lib.dev.flow_alloc,
@@ -215,7 +219,16 @@ export class NativeBackend implements Backend, EndpointHost {
       `allocating a flow to "${name}"`,
     )
     if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to', this.lib.located.libDir)
-    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs), name, 'alloc'))
+    const ep = this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs), name, 'alloc'))
+    if (qos.cypher === 0) return ep
+    // 0.23 cannot confirm its own encryption of a flow (see crypt.ts): ouro encrypts it itself.
+    try {
+      await ep.negotiate(qos.cypher, Math.max(HANDSHAKE_MIN_MS, Math.min(HANDSHAKE_MS, timeoutMs - (performance.now() - started))))
+    } catch (err) {
+      void ep.dealloc()
+      throw err
+    }
+    return ep
   }
 
   async join(layer: string, opts: WaitOptions): Promise<Endpoint> {
