@@ -110,8 +110,8 @@ for (const c of backendCases) {
     })
 
     it('19: cypher=256: the flow is encrypted, or allocation fails with ECRYPT saying what to configure', async () => {
-      // Native: the echo peer is an ouro process, so ouro-aead encrypts the flow; raw, since 0.23's
-      // FRCT between two processes of one node stalls.
+      // Native: the echo peer is an ouro process, so ouro-aead encrypts the flow; raw, since 0.23
+      // connects two processes of one node directly and ouro refuses FRCT flows there.
       const qos = c.kind === 'native' ? 'cypher=256' : 'data,cypher=256'
       try {
         const [a, b] = await open(qos)

@@ -318,6 +318,15 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
   }, 30_000)
 
+  it('--loopback with a reliable QoS is refused at once in one line: 0.23 connects the two processes directly, where its FRCT stalls', async () => {
+    const result = await runOuro(['perf', '--loopback', '--qos', 'loss=0,cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
+    expect(result.code).not.toBe(0)
+    expect(result.stdout).toBe('')
+    const lines = result.stderr.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^ouro perf: qos raw,loss=0,cypher=256 .*directly.*FRCT.*--backend embedded.*\[ENOTSUP\]$/)
+  }, 30_000)
+
   it('--bidir sends both ways at once, each process sending and receiving on its main thread', async () => {
     const result = await runOuro(['perf', '--loopback', '--bidir', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
     expect(result.stderr).toBe('')

@@ -68,6 +68,13 @@ describe.skipIf(nativeSkip !== undefined)('native flows encrypted by ouro (ouro-
     const next = await nextSdu(ep)
     expect(Buffer.from(cipher.open(next, next.length) as Buffer).toString()).toBe('after')
   })
+
+  it('refuses a reliable flow that 0.23 connects directly on this node, at once and in one line (its FRCT stalls there)', async () => {
+    const err = await echo.backend.alloc(echo.name, QoS.data, {timeoutMs: 10_000}).catch((e: unknown) => e)
+    expect(err).toMatchObject({errnoName: 'ENOTSUP'})
+    expect((err as Error).message).toMatch(/connects two processes on one node directly .*FRCT.*raw flows.*--backend embedded/)
+    expect((err as Error).message).not.toContain('\n')
+  })
 })
 
 const oecho = hasTool('oecho')
