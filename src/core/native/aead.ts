@@ -125,10 +125,6 @@ export class SduCipher {
     this.#cipher = cipher
   }
 
-  get fingerprint(): string {
-    return this.#cipher.fingerprint
-  }
-
   /** False once the send counter is exhausted: the flow must not send any more. */
   canSeal(): boolean {
     return this.#cipher.canSeal()

@@ -117,11 +117,6 @@ export class NativeEndpoint implements Endpoint {
     return this.#aead ? 'ouro-aead' : 'none'
   }
 
-  /** Key fingerprint of an ouro-aead flow (the two ends of a flow show different ones: one per direction). */
-  get keyFingerprint(): string | undefined {
-    return this.#aead?.fingerprint
-  }
-
   /**
    * The allocating side of the ouro-aead handshake (see aead.ts), before the flow is handed out:
    * HELLO, re-sent after 250, 500, 1000 ... ms, until the peer's first SDU answers it, or
