@@ -169,7 +169,7 @@ export class NativeEndpoint implements Endpoint {
   #protect(cipher: SduCipher, cypher: Cypher): void {
     this.#aead = cipher
     this.#qos = this.#qos.with({cypher})
-    this.#maxSdu = this.#host.readBuf.length - AEAD_OVERHEAD
+    this.#maxSdu -= AEAD_OVERHEAD
   }
 
   /** Puts the flow in the reactor's set; what its ring holds already is credited. */
