@@ -163,6 +163,8 @@ interface NativeRow {
   bareToOuro: number[]
 }
 const nativeRows: NativeRow[] = []
+/** Native ouro perf runs, raw and cypher=256 (ouro-aead): packets/s received and loss %, per round. */
+const aeadRuns: Record<string, number[]> = {}
 /** Servers that had to be killed: 0.23 can hang in its own shutdown, and the bench says so. */
 const stuck: string[] = []
 const pingRuns: Record<string, number[]> = {}
@@ -258,8 +260,8 @@ async function ocbrReceived(output: StockOutput, flowsSoFar: number, from: numbe
 }
 
 /** `ouro perf --loopback` on native: packets/s the server received, and the loss it saw. */
-async function ouroNative(size: number): Promise<{pps: number; loss: number}> {
-  const r = await run(process.execPath, [CLI, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(size), '--json', '--backend', 'native'], SECONDS + 40)
+async function ouroNative(size: number, qos = 'raw'): Promise<{pps: number; loss: number}> {
+  const r = await run(process.execPath, [CLI, 'perf', '--loopback', '--duration', String(SECONDS), '--size', String(size), '--qos', qos, '--json', '--backend', 'native'], SECONDS + 40)
   if (r.code !== 0) return {pps: Number.NaN, loss: Number.NaN}
   const sum = (JSON.parse(r.out) as PerfJson).end.clientToServer!.sum
   return {pps: sum.receiver.packetsPerSecond, loss: sum.receiver.lossPercent}
@@ -339,6 +341,17 @@ async function native(): Promise<string | undefined> {
       for (let round = 0; round < ROUNDS; round++) await inTurn(runs, round)
     }
   })
+  // What ouro-aead (cypher=256 sealed by ouro on a raw native flow) costs against the same raw flow.
+  for (let round = 0; round < ROUNDS; round++) {
+    await inTurn(
+      (['raw', 'cypher=256'] as const).map((qos) => async (): Promise<void> => {
+        const r = await ouroNative(SIZE, qos)
+        ;(aeadRuns[qos] ??= []).push(r.pps)
+        ;(aeadRuns[`${qos} loss`] ??= []).push(r.loss)
+      }),
+      round,
+    )
+  }
   await withStockServer('oping', layer, async (name) => {
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of ['-f', '-F']) {
@@ -428,6 +441,10 @@ if (nativeRows.length > 0) {
   senders(`the senders alone, into the same ocbr -l: packets/s it received, ${ROUNDS} rounds in turns with the above, medians`, (r) => r.ocbrRx, (r) => r.oursRx, (r) => r.bareRx)
   console.log('goal: perf sender >= 0.95 x ocbr -f into the same receiver; bare loop: flow_write alone from Node.js through koffi, the floor for any Node.js sender')
   senders(`the senders alone, into one ouro perf --listen (it spins while SDUs stream): packets/s each sent, ${ROUNDS} rounds in turns, medians`, (r) => r.ocbrToOuro, (r) => r.oursToOuro, (r) => r.bareToOuro)
+}
+if (aeadRuns.raw) {
+  const [raw, aead] = [median(aeadRuns.raw), median(aeadRuns['cypher=256']!)]
+  console.log(`\nnative ouro perf, ${SIZE} B, ${ROUNDS} rounds of ${SECONDS} s in turns, medians: raw ${fmt(raw)} pps, cypher=256 (ouro-aead) ${fmt(aead)} pps, ratio ${(aead / raw).toFixed(2)}, loss ${median(aeadRuns['cypher=256 loss']!).toFixed(2)}%`)
 }
 if (Object.keys(pingRuns).length > 0) {
   const m = (k: string): number => median(pingRuns[k] ?? [])

@@ -27,6 +27,13 @@ export interface FrctStats {
   gapsSkipped?: number
 }
 
+/**
+ * What protects a flow's SDUs end to end: 'ouro-aead' is ouro's own AES-GCM with keys from an
+ * X25519 exchange when the flow opened (embedded flows, and native flows between ouro processes);
+ * 'none' means nothing ouro can vouch for.
+ */
+export type Protection = 'none' | 'ouro-aead'
+
 /** The role a flow end plays. */
 export type FlowRole = 'alloc' | 'accept' | 'join'
 
@@ -44,6 +51,8 @@ export interface Endpoint {
   readonly role: FlowRole
   /** Largest SDU a write may carry. */
   readonly maxSdu: number
+  /** What protects its SDUs; without it, 'ouro-aead' when qos.cypher > 0, else 'none'. */
+  readonly protection?: Protection
   /**
    * The next queued SDU, or undefined when none is queued and the flow is up.
    * Throws OuroError EFLOWDOWN / EFLOWPEER when nothing is queued and the flow is down / its peer timed out.

@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {Duplex} from 'node:stream'
-import {SYNC_SLICE_MS, WRITABLE, type BackendKind, type Endpoint, type FlowRole, type FlowStats, type WaitOptions} from './backend.js'
+import {SYNC_SLICE_MS, WRITABLE, type BackendKind, type Endpoint, type FlowRole, type FlowStats, type Protection, type WaitOptions} from './backend.js'
 import {FEventType, FlowProperties} from './constants.js'
 import {OuroError, isOuroError} from './errors.js'
 import {type QoSInit, type QoSSpec, toQoS} from './qos.js'
@@ -154,6 +154,12 @@ export class Flow extends EventEmitter {
   /** Largest SDU this flow can carry. */
   get maxSduSize(): number {
     return this.#live().maxSdu
+  }
+
+  /** What protects this flow's SDUs end to end (see Protection). */
+  get protection(): Protection {
+    const ep = this.#live()
+    return ep.protection ?? (ep.qos.cypher > 0 ? 'ouro-aead' : 'none')
   }
 
   #live(): Endpoint {

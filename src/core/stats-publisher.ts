@@ -1,7 +1,7 @@
 import {createServer, type Server, type Socket} from 'node:net'
 import {readdirSync, unlinkSync} from 'node:fs'
 import {basename, join} from 'node:path'
-import type {BackendKind, FlowRole, FrctStats} from './backend.js'
+import type {BackendKind, FlowRole, FrctStats, Protection} from './backend.js'
 import {FlowProperties} from './constants.js'
 import {ensurePrivateDir, runtimeDir} from './embedded/runtime-dir.js'
 import {openFlows, type Flow} from './flow.js'
@@ -31,6 +31,8 @@ export interface PublishedFlow {
   /** The spec as a --qos string, and its fields. */
   qos: string
   qosFields: Record<string, number | string>
+  /** What protects its SDUs end to end (absent from publishers that predate it). */
+  protection?: Protection
   state: FlowState
   pktsIn: number
   bytesIn: number
@@ -196,6 +198,7 @@ function describe(flow: Flow): PublishedFlow | undefined {
       backend: flow.backend ?? 'unknown',
       qos: qos.text,
       qosFields: qos.fields,
+      protection: flow.protection,
       state: stateOf(flow),
       pktsIn: stats.pktsIn,
       bytesIn: stats.bytesIn,

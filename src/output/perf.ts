@@ -1,3 +1,4 @@
+import type {Protection} from '../core/backend.js'
 import type {PerfServerEvent} from '../services/perf/server.js'
 import type {Direction, DirectionResult, PerfEnd, PerfInterval, PerfStart, ReceiverResult} from '../services/perf/types.js'
 import {formatBitRate, formatBytes, table} from './units.js'
@@ -16,9 +17,14 @@ export function formatPerfStart(s: PerfStart): string {
   const mode = t.bidir ? 'bidirectional' : t.reverse ? 'reverse (server sends)' : 'client sends'
   return (
     `Testing ${t.name}: ${t.parallel} flow${t.parallel === 1 ? '' : 's'} ${mode}, ${t.size} B SDUs, ` +
-    `${t.rateBps === null ? 'flood' : `${formatRateFlag(t.rateBps)} per flow`}, ${t.durationMs / 1000} s, qos ${t.qos}` +
+    `${t.rateBps === null ? 'flood' : `${formatRateFlag(t.rateBps)} per flow`}, ${t.durationMs / 1000} s, qos ${t.qos}${protectedBy(t.protection)}` +
     `${t.link ? `, link ${t.link}` : ''}, ${t.backend} backend`
   )
+}
+
+/** ' encrypted by ouro-aead', or nothing for plain flows. */
+function protectedBy(p: Protection | undefined): string {
+  return p === undefined || p === 'none' ? '' : ` encrypted by ${p}`
 }
 
 const pps = (n: number): string => `${Math.round(n)} pps`
@@ -83,7 +89,7 @@ function f94(n: number): string {
 export function formatPerfServerEvent(e: PerfServerEvent): string | undefined {
   switch (e.type) {
     case 'flow':
-      return e.client === 'ocbr' ? 'New flow.' : `New flow ${e.flow}: ouro perf client, ${ARROW[e.direction!]}, test ${e.test} stream ${e.stream}.`
+      return e.client === 'ocbr' ? 'New flow.' : `New flow ${e.flow}: ouro perf client, ${ARROW[e.direction!]}, test ${e.test} stream ${e.stream}${protectedBy(e.protection)}.`
     case 'interval': {
       const us = Math.max(1, e.ms * 1000)
       return `Flow ${String(e.flow).padStart(4)}: ${String(e.packets).padStart(9)} packets (${String(e.bytes).padStart(12)} bytes) in ${String(Math.floor(e.ms)).padStart(9)} ms => ${f94((e.packets / us) * 1e6)} pps, ${f94((8 * e.bytes) / us)} Mbps`

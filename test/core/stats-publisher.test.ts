@@ -94,7 +94,15 @@ describe('stats publisher', () => {
     expect(alloc.frct).toBeDefined()
     expect(alloc.frct!.retransmissions).toBe(0)
     expect(alloc.openedAt).toBe(a.openedAt)
+    expect(alloc.protection).toBe('none')
     expect(JSON.stringify(reply).length).toBeLessThan(STATS_MAX_REPLY)
+  })
+
+  it('says what protects each flow: ouro-aead on an encrypted one', async () => {
+    const {a} = await pair('raw,cypher=256')
+    const reply = await askStats(publishedSocket()!)
+    const mine = reply.flows.filter((f) => f.name === a.name)
+    expect(mine.map((f) => f.protection)).toEqual(['ouro-aead', 'ouro-aead'])
   })
 
   it('leaves out deallocated flows and shows a flow whose peer went away as down', async () => {

@@ -309,13 +309,22 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
   }, 30_000)
 
-  it('--loopback with cypher is refused in one line: 0.23 cannot confirm encryption, and the line says what works', async () => {
-    const result = await runOuro(['perf', '--loopback', '--qos', 'cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
+  it('--loopback with cypher=256 runs encrypted by ouro-aead, and --json says so', async () => {
+    const result = await runOuro(['perf', '--loopback', '--qos', 'cypher=256', '--size', '400', '--rate', '10M', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const doc = parsePerf(result.stdout)
+    expect(doc.start.test).toMatchObject({backend: 'native', qosFields: expect.objectContaining({cypher: 256}), protection: 'ouro-aead'})
+    expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
+  }, 30_000)
+
+  it('--loopback with a reliable QoS is refused at once in one line: 0.23 connects the two processes directly, where its FRCT stalls', async () => {
+    const result = await runOuro(['perf', '--loopback', '--qos', 'loss=0,cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
     expect(result.code).not.toBe(0)
     expect(result.stdout).toBe('')
     const lines = result.stderr.trim().split('\n')
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^ouro perf: .*cypher=256 .*Ouroboros 0\.23.*--backend embedded.*\[ECRYPT\]$/)
+    expect(lines[0]).toMatch(/^ouro perf: qos raw,loss=0,cypher=256 .*directly.*FRCT.*--backend embedded.*\[ENOTSUP\]$/)
   }, 30_000)
 
   it('--bidir sends both ways at once, each process sending and receiving on its main thread', async () => {

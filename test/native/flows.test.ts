@@ -1,33 +1,21 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Backend, Endpoint} from '../../src/core/backend.js'
 import {FEventType} from '../../src/core/constants.js'
 import {createNativeBackend} from '../../src/core/native/index.js'
 import {QoS} from '../../src/core/qos.js'
-import {hasTool, nativeInfo, nativeSkip, nextSdu, startPeer, stopChild, stopTool, uniqueName, type Peer} from './helpers.js'
+import {hasTool, nativeInfo, nativeSkip, nextSdu, serveStock, startPeer, stopChild, stopTool, uniqueName, withEchoPeer} from './helpers.js'
 
 if (nativeSkip) console.log(`[native] flow tests skipped: ${nativeSkip}`)
 
 describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd', () => {
+  const echo = withEchoPeer('ouro-echo')
+  const serverName = echo.name
+  const eps = echo.eps
   let backend: Backend
-  let server: Peer
-  const serverName = uniqueName('ouro-echo')
-  const eps: Endpoint[] = []
-
-  beforeAll(async () => {
-    backend = await createNativeBackend()
-    server = startPeer('echo', serverName)
-    expect(await server.line).toBe('ready')
-  })
-
-  afterEach(async () => {
-    await Promise.all(eps.splice(0).map((ep) => ep.dealloc()))
-  })
-
-  afterAll(async () => {
-    await server?.kill()
-    await backend?.close()
+  beforeAll(() => {
+    backend = echo.backend
   })
 
   async function alloc(name = serverName): Promise<Endpoint> {
@@ -257,25 +245,6 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect(us).toBeGreaterThan(0)
   })
 
-  it('refuses cypher=256 with one line naming the enc.conf and what works instead: 0.23 cannot confirm encryption', async () => {
-    const name = uniqueName('ouro-crypt')
-    const peer = startPeer('echo', name)
-    try {
-      expect(await peer.line).toBe('ready')
-      const err = await backend.alloc(name, QoS.raw.with({cypher: 256}), {timeoutMs: 2000}).catch((e: Error) => e)
-      expect(err).toMatchObject({code: 'OURO_ERR_CRYPT'})
-      const message = (err as Error).message
-      expect(message).not.toContain('\n')
-      expect(message).toContain(`client/${name}/enc.conf`)
-      expect(message).toContain('--backend embedded')
-      // Without cypher the same name allocates: nothing is claimed, and nothing is refused.
-      const ep = await alloc(name)
-      expect(ep.qos.cypher).toBe(0)
-    } finally {
-      await peer.kill()
-    }
-  })
-
   it('a first read on this thread after the peer left, its events not yet taken, still reports EFLOWDOWN', async () => {
     // 0.23's FLOWSFLAGS (the switch to blocking reads) clears the DOWN the peer put on the rings.
     const ep = await alloc()
@@ -334,29 +303,14 @@ describe.skipIf(nativeSkip !== undefined || !oecho)('native interop with the sto
   })
 
   it('talks to the stock oecho -l server', async () => {
-    const name = 'oecho'
-    const server = spawn(oecho!, ['-l'], {stdio: ['ignore', 'pipe', 'pipe']})
-    // The stock server does not bind itself: bind its pid to the name as `irm bind process` would.
-    const {loadIrm} = await import('../../src/core/native/load.js')
-    const irmCalls = await import('../../src/core/native/irm-calls.js')
-    const lib = loadIrm()
-    const existed = await irmCalls.nameExists(lib, name)
-    if (!existed) await irmCalls.createName(lib, name)
+    const server = await serveStock(oecho!, ['-l'], 'oecho')
     try {
-      // Bind once the server has registered with the IRMd (its library mounts its RIB then).
-      const deadline = Date.now() + 10_000
-      while (!existsSync(`/tmp/ouroboros/proc.${server.pid}`)) {
-        if (Date.now() > deadline) throw new Error('oecho -l did not start within 10 s')
-        await new Promise((r) => setTimeout(r, 20))
-      }
-      await irmCalls.bindProcess(lib, server.pid!, name)
-      const ep = await backend.alloc(name, QoS.raw, {timeoutMs: 10_000})
+      const ep = await backend.alloc('oecho', QoS.raw, {timeoutMs: 10_000})
       expect(ep.send(Buffer.from('Client says hi!\0'), () => {})).toBe(true)
       expect(Buffer.from(await nextSdu(ep)).toString()).toBe('Client says hi!\0')
       await ep.dealloc()
     } finally {
-      await stopTool(server)
-      if (!existed) await irmCalls.destroyName(lib, name).catch(() => {})
+      await server.stop()
     }
   })
 })

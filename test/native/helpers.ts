@@ -2,7 +2,9 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import * as fs from 'node:fs'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
-import type {Endpoint} from '../../src/core/backend.js'
+import {afterAll, afterEach, beforeAll, expect} from 'vitest'
+import type {Backend, Endpoint} from '../../src/core/backend.js'
+import {createNativeBackend} from '../../src/core/native/index.js'
 import {probe} from '../../src/core/native/probe.js'
 import {removeProcessFiles} from '../../src/core/native/watchdog.js'
 
@@ -63,6 +65,46 @@ export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' |
   return {child, line, stdout: () => out, stderr: () => err, exited, kill: () => stopChild(child)}
 }
 
+export interface EchoSetup {
+  /** The test process's backend (set before the first test). */
+  readonly backend: Backend
+  /** The name the echo peer serves. */
+  readonly name: string
+  /** Endpoints to deallocate after each test. */
+  readonly eps: Endpoint[]
+}
+
+/**
+ * For a describe block: a native backend in this process and an echo peer serving a fresh name
+ * (`prefix`-...), both started before its first test and stopped after its last; what a test
+ * pushes on `eps` is deallocated after it.
+ */
+export function withEchoPeer(prefix: string): EchoSetup {
+  let backend: Backend | undefined
+  let server: Peer | undefined
+  const setup = {
+    name: uniqueName(prefix),
+    eps: [] as Endpoint[],
+    get backend(): Backend {
+      if (!backend) throw new Error('the native backend is created in beforeAll')
+      return backend
+    },
+  }
+  beforeAll(async () => {
+    backend = await createNativeBackend()
+    server = startPeer('echo', setup.name)
+    expect(await server.line).toBe('ready')
+  })
+  afterEach(async () => {
+    await Promise.all(setup.eps.splice(0).map((ep) => ep.dealloc()))
+  })
+  afterAll(async () => {
+    await server?.kill()
+    await backend?.close()
+  })
+  return setup
+}
+
 /**
  * SIGTERM, then SIGKILL after 5 s; resolves when the child is gone: true when it had to be killed.
  * Only children we started.
@@ -91,6 +133,37 @@ export async function stopTool(child: ChildProcess): Promise<boolean> {
   const killed = await stopChild(child)
   if (child.pid) removeProcessFiles(child.pid, fs, spawnSync)
   return killed
+}
+
+/**
+ * Starts a stock server (oecho -l, ocbr -l) and binds its pid to `name` (creating the name when
+ * missing), as `irm bind process` would: the stock servers do not bind themselves. stop() stops
+ * it and destroys a name it created.
+ */
+export async function serveStock(tool: string, args: string[], name: string): Promise<{child: ChildProcess; stop(): Promise<void>}> {
+  const child = spawn(tool, args, {stdio: ['ignore', 'pipe', 'pipe']})
+  const {loadIrm} = await import('../../src/core/native/load.js')
+  const irmCalls = await import('../../src/core/native/irm-calls.js')
+  const lib = loadIrm()
+  const existed = await irmCalls.nameExists(lib, name)
+  if (!existed) await irmCalls.createName(lib, name)
+  const stop = async (): Promise<void> => {
+    await stopTool(child)
+    if (!existed) await irmCalls.destroyName(lib, name).catch(() => {})
+  }
+  try {
+    // Bind once the server has registered with the IRMd (its library mounts its RIB then).
+    const deadline = Date.now() + 10_000
+    while (!existsSync(`/tmp/ouroboros/proc.${child.pid}`)) {
+      if (Date.now() > deadline) throw new Error(`${tool} ${args.join(' ')} did not start within 10 s`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    await irmCalls.bindProcess(lib, child.pid!, name)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return {child, stop}
 }
 
 /** The next SDU of an endpoint, or the error a read throws, within `timeoutMs`. */

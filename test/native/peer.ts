@@ -20,7 +20,8 @@ if (!['echo', 'client', 'sink', 'flood', 'stall', 'throw'].includes(mode!) || !n
   process.stderr.write('usage: peer.ts echo|client|sink NAME | flood NAME N | stall|throw NAME TO\n')
   process.exit(2)
 }
-const backend = await createNativeBackend({stallMs: 1000})
+// flood runs a reliable flow on this node, which 0.23 connects directly (its FRCT stalls there): allowed for that test.
+const backend = await createNativeBackend({stallMs: 1000, directFrct: mode === 'flood'})
 const stop = async (): Promise<void> => {
   await backend.close()
   process.exit(0)

@@ -10,7 +10,7 @@ import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {OuroError} from '../errors.js'
 import {QoS, type QoSSpec} from '../qos.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
-import {encConfPath, unconfirmedEncryption} from './crypt.js'
+import {encConfPath} from './crypt.js'
 import {BASE_FLAGS, NativeEndpoint, type EndpointHost} from './endpoint.js'
 import {
   bindProcess,
@@ -26,6 +26,7 @@ import {
   unregName,
   type IpcpInfo,
 } from './irm-calls.js'
+import {directPeer, mappedRings} from './direct.js'
 import {findSecurityDir, securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
@@ -37,6 +38,10 @@ const EPERM = 1
 const EBADF = 9
 /** What flow_alloc/flow_join do without a timeout in 0.23 (IRMd FLOW_ALLOC_TIMEOUT): made explicit. */
 const ALLOC_DEFAULT_MS = 20_000
+/** Longest wait for the peer's answer to ouro-aead's HELLO (see aead.ts): a peer that is not ouro never answers. */
+const HANDSHAKE_MS = 2000
+/** Shortest, even when the allocation's own timeout is nearly spent. */
+const HANDSHAKE_MIN_MS = 500
 /** Longest single flow_accept(): bounds how late close() and aborted accepts release their thread. */
 const ACCEPT_SLICE_MS = 1000
 /** Extra time a C call gets beyond its own timeout before the binding gives up on it. */
@@ -53,6 +58,11 @@ export interface NativeOptions {
   deallocTimeoutMs?: number
   /** How long the main thread may be stuck inside libouroboros before the process ends (see Watchdog), ms. */
   stallMs?: number
+  /**
+   * Allocate in-order (FRCT) flows that 0.23 connects directly between two processes of this node
+   * instead of refusing them (see directFrctRefused); they stall, so only to test what follows.
+   */
+  directFrct?: boolean
 }
 
 interface Binding {
@@ -84,6 +94,8 @@ export class NativeBackend implements Backend, EndpointHost {
   readonly #binding = new Map<string, Promise<string[]>>()
   readonly #lingering = new Set<Promise<void>>()
   readonly #abandoned = new Set<number>()
+  /** Direct FRCT flows refused at allocation (see directFrctRefused): marked down and left to the IRMd. */
+  readonly #refused = new WeakSet<NativeEndpoint>()
   #stuckDeallocs = 0
   /** Started with the first flow: libouroboros can block the main thread only once flows exist. */
   #watchdog: Watchdog | undefined
@@ -204,8 +216,11 @@ export class NativeBackend implements Backend, EndpointHost {
 
   async alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
     this.#checkOpen(`allocating a flow to "${name}"`)
-    if (qos.cypher > 0) throw unconfirmedEncryption(name, qos.cypher, securityDir(this.lib.located.libDir))
     const timeoutMs = opts.timeoutMs ?? ALLOC_DEFAULT_MS
+    const started = performance.now()
+    const checkDirect = qos.inOrder === 1 && !this.#opts.directFrct
+    const ipcps = checkDirect ? new Set((await listIpcps(this.lib)).map((i) => i.pid)) : undefined
+    const before = checkDirect ? mappedRings() : undefined
     const cqs = toCQos(qos)
     const fd = await this.#blocking(
       this.lib.dev.flow_alloc,
@@ -215,7 +230,23 @@ export class NativeBackend implements Backend, EndpointHost {
       `allocating a flow to "${name}"`,
     )
     if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to', this.lib.located.libDir)
-    return this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs), name, 'alloc'))
+    const ep = this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs), name, 'alloc'))
+    const peer = before && ipcps ? directPeer(before, mappedRings(), ipcps) : undefined
+    if (peer !== undefined) {
+      // Not flow_dealloc: it can block for good, holding the library's lock, on such a flow.
+      this.#refused.add(ep)
+      void ep.dealloc()
+      throw directFrctRefused(name, qos, peer)
+    }
+    if (qos.cypher === 0) return ep
+    // 0.23 cannot confirm its own encryption of a flow (see crypt.ts): ouro encrypts it itself.
+    try {
+      await ep.negotiate(qos.cypher, Math.max(HANDSHAKE_MIN_MS, Math.min(HANDSHAKE_MS, timeoutMs - (performance.now() - started))))
+    } catch (err) {
+      void ep.dealloc()
+      throw err
+    }
+    return ep
   }
 
   async join(layer: string, opts: WaitOptions): Promise<Endpoint> {
@@ -474,7 +505,7 @@ export class NativeBackend implements Backend, EndpointHost {
       this.#abandoned.add(fd)
       return
     }
-    if (ep.qos.inOrder === 1 && ep.undelivered) {
+    if (ep.qos.inOrder === 1 && (ep.undelivered || this.#refused.has(ep))) {
       // flow_dealloc reads what FRCT holds for delivery, and 0.23 crashes (SIGSEGV) on a packet
       // whose writer process has exited: the IRMd reclaims its blocks, and 0.23 raises no event
       // that would tell. Tell the peer, and leave the flow to the IRMd: the process ends without
@@ -569,6 +600,21 @@ export class NativeBackend implements Backend, EndpointHost {
     process.off('exit', this.#onExit)
     process.off('uncaughtExceptionMonitor', this.#onFatal)
   }
+}
+
+/**
+ * Why an in-order flow that 0.23 connected directly to process `peer` of this node is refused.
+ * 0.23's FRCT there stalls: ouro's reliable flows send nothing or reset within a second, and the
+ * process then blocks inside the library (the watchdog ends it); stock oping -q data flooding
+ * (-i 0) hangs the same way. Evidence and reproduction: docs/native.md.
+ */
+function directFrctRefused(name: string, qos: QoSSpec, peer: number): OuroError {
+  return new OuroError(
+    'ENOTSUP',
+    `qos ${qos.toString()} to "${name}": Ouroboros 0.23 connects two processes on one node directly (here pid ${peer}), ` +
+      `and its reliable and in-order flows (FRCT) stall there; on this node use raw flows (cypher=N works: ouro encrypts them), ` +
+      `or --backend embedded, which carries every QoS here; across nodes, through an IPCP, reliable flows work`,
+  )
 }
 
 function allocError(ret: number, name: string, timeoutMs: number, what: string, libDir?: string): OuroError {

@@ -1,12 +1,14 @@
 /**
  * Encryption on Ouroboros 0.22+ is chosen per name by the IRMd from enc.conf files, not by QoS.
- * The binding writes and reads those files; on 0.23 it cannot tell whether the IRMd used them, so
- * it never claims a native flow is encrypted.
+ * The binding writes and reads those files; on 0.23 it cannot tell whether the IRMd used them: its
+ * IRM protocol does not carry a name's enc.conf path, so for a name created through it (irm_create_name,
+ * the irm tool) the IRMd may look elsewhere and set the flow up in plain text, and nothing in the
+ * library shows which happened. So ouro never claims the IRMd's encryption for a flow; a flow asked
+ * for with cypher=N is encrypted by ouro itself, between ouro processes (aead.ts).
  */
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {OuroError} from '../errors.js'
-import type {Cypher} from '../qos.js'
 
 /** Key bits of the ciphers enc.conf accepts (0.23 crypt.c). */
 export const CIPHER_BITS: Record<string, 128 | 192 | 256> = {
@@ -41,25 +43,6 @@ export function configuredCipher(file: string): string | undefined {
     if (m) cipher = m[1]!.toLowerCase()
   }
   return cipher
-}
-
-/**
- * Why a flow to `name` cannot be promised `cypher` bits on 0.23. Its IRMd takes encryption from the
- * name's enc.conf, at a path it keeps per name, but its IRM protocol does not carry that path:
- * creating a name through it (irm_create_name, the irm tool) leaves the path as whatever the
- * IRMd's thread held before, which is the default only some of the time. With any other path the
- * IRMd finds no file and sets the flow up in plain text, and nothing in the library shows which
- * happened. So ouro never claims encryption on native, and refuses to allocate a flow that asks for it.
- */
-export function unconfirmedEncryption(name: string, cypher: Cypher, secDir: string): OuroError {
-  return new OuroError(
-    'ECRYPT',
-    `cypher=${cypher} asked for "${name}", but ouro cannot confirm encryption on Ouroboros 0.23: its IRMd ` +
-      `encrypts per name from ${encConfPath(secDir, 'client', name)}, and for a name created through its IRM ` +
-      `protocol it may look elsewhere and set the flow up in plain text without a word; drop cypher from the ` +
-      `QoS (the IRMd still applies that enc.conf when it finds it, and logs "Negotiated"), or use --backend ` +
-      `embedded, which encrypts every cypher flow itself`,
-  )
 }
 
 /** Writes client and server enc.conf files for `name` selecting `cipher`. Returns the files written. */

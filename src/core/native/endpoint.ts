@@ -4,10 +4,11 @@
  * reports success on a flow that is down.
  */
 import {performance} from 'node:perf_hooks'
-import {SYNC_SLICE_MS, WRITABLE, type Endpoint, type FlowRole, type FlowStats} from '../backend.js'
+import {SYNC_SLICE_MS, WRITABLE, type Endpoint, type FlowRole, type FlowStats, type Protection} from '../backend.js'
 import {FEventType} from '../constants.js'
 import {OuroError} from '../errors.js'
-import type {QoSSpec} from '../qos.js'
+import type {Cypher, QoSSpec} from '../qos.js'
+import {acceptHello, AEAD_OVERHEAD, AeadInitiator, parseHandshake, SduCipher} from './aead.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
 import type {NativeLib} from './load.js'
 import {toTimespec} from './marshal.js'
@@ -41,10 +42,16 @@ type IoDirection = 'read' | 'write'
 
 export class NativeEndpoint implements Endpoint {
   readonly id: number
-  readonly qos: QoSSpec
   readonly name: string
   readonly role: FlowRole
-  readonly maxSdu: number
+  #qos: QoSSpec
+  #maxSdu: number
+  /** Seals and opens every SDU once the ouro-aead handshake completed (see aead.ts). */
+  #aead: SduCipher | undefined
+  /** Accepting side, until the first SDU came or went: that SDU may be an ouro-aead HELLO. */
+  #sniff: boolean
+  /** The HELLO this acceptor answered and its ACCEPT, sent again should the HELLO come again. */
+  #handshake: {hello: Buffer; reply: Buffer} | undefined
   onEvent: ((type: number) => void) | undefined
   readonly #host: EndpointHost
   #state: State = 'up'
@@ -89,12 +96,80 @@ export class NativeEndpoint implements Endpoint {
   constructor(host: EndpointHost, fd: number, qos: QoSSpec, name: string, role: FlowRole) {
     this.#host = host
     this.id = fd
-    this.qos = qos
+    this.#qos = qos
     this.name = name
     this.role = role
-    this.maxSdu = host.readBuf.length
+    this.#maxSdu = host.readBuf.length
+    this.#sniff = role === 'accept'
     this.#applyFlags(false)
     this.#watch()
+  }
+
+  get qos(): QoSSpec {
+    return this.#qos
+  }
+
+  get maxSdu(): number {
+    return this.#maxSdu
+  }
+
+  get protection(): Protection {
+    return this.#aead ? 'ouro-aead' : 'none'
+  }
+
+  /**
+   * The allocating side of the ouro-aead handshake (see aead.ts), before the flow is handed out:
+   * HELLO, re-sent after 250, 500, 1000 ... ms, until the peer's first SDU answers it, or
+   * `timeoutMs` passed. Fails with ECRYPT saying why when the peer is not an ouro process.
+   */
+  async negotiate(cypher: Cypher, timeoutMs: number): Promise<void> {
+    const init = new AeadInitiator(cypher)
+    const refused = (why: string): OuroError =>
+      new OuroError('ECRYPT', `cypher=${cypher} to "${this.name}": ${why}; ouro encrypts native flows itself between two ouro processes only`)
+    this.#sniff = false
+    const deadline = performance.now() + timeoutMs
+    let resendAt = 0
+    let interval = 250
+    for (;;) {
+      const now = performance.now()
+      let reply: Uint8Array | undefined
+      try {
+        if (now >= resendAt) {
+          this.#writeHandshake(init.hello)
+          resendAt = now + interval
+          interval *= 2
+        }
+        reply = this.readSdu()
+      } catch (err) {
+        if (err instanceof OuroError && (err.errnoName === 'EFLOWDOWN' || err.errnoName === 'EFLOWPEER')) {
+          throw refused('the peer closed the flow instead of answering ouro\'s key exchange: it is not an ouro process (such as ocbr)')
+        }
+        throw refused(`the flow failed during ouro's key exchange (${(err as Error).message})`)
+      }
+      if (reply) {
+        const result = init.complete(reply)
+        if (typeof result === 'string') throw refused(result)
+        this.#protect(result, cypher)
+        this.#stats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0} // ACCEPT was not the application's
+        return
+      }
+      if (now >= deadline) throw refused(`no answer to ouro's key exchange within ${timeoutMs / 1000} s: the peer is not an ouro process (stock servers such as ocbr do not take part)`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(1, Math.min(resendAt, deadline) - now))
+        function done(): void {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.onEvent = done
+      })
+      this.onEvent = undefined
+    }
+  }
+
+  #protect(cipher: SduCipher, cypher: Cypher): void {
+    this.#aead = cipher
+    this.#qos = this.#qos.with({cypher})
+    this.#maxSdu -= AEAD_OVERHEAD
   }
 
   /** Puts the flow in the reactor's set; what its ring holds already is credited. */
@@ -124,9 +199,11 @@ export class NativeEndpoint implements Endpoint {
       return
     }
     if (n > 0) {
-      this.#stash = Uint8Array.prototype.slice.call(this.#host.readBuf, 0, n)
-      this.#stats.pktsIn++
-      this.#stats.bytesIn += n
+      this.#stash = this.#delivered(n, undefined)
+      if (!this.#stash) {
+        this.#toEvents() // a handshake or a refused SDU: nothing for the reader
+        return
+      }
     } else this.#readError(n, true) // announces the end as its event would have
     queueMicrotask(() => this.onEvent?.(WRITABLE)) // after the caller started waiting
   }
@@ -215,9 +292,13 @@ export class NativeEndpoint implements Endpoint {
     const buf = into ?? this.#host.readBuf
     if (this.#direct && !this.#host.lockHazard()) {
       // Still reading on this thread: take what is queued, back to events once the ring is empty.
-      const n = this.#readNoWait(buf)
-      if (n > 0) return this.#delivered(n, into)
-      if (n < 0) throw this.#readError(n, true)
+      for (;;) {
+        const n = this.#readNoWait(buf)
+        if (n < 0) throw this.#readError(n, true)
+        if (n === 0) break
+        const sdu = this.#delivered(n, into)
+        if (sdu) return sdu
+      }
       this.#toEvents()
       return undefined
     }
@@ -228,7 +309,10 @@ export class NativeEndpoint implements Endpoint {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
       if (n > 0) {
         this.#takeCredit()
-        return this.#delivered(n, into)
+        const sdu = this.#delivered(n, into)
+        if (sdu) return sdu
+        tries--
+        continue
       }
       if (n === 0) {
         this.#takeCredit()
@@ -270,14 +354,17 @@ export class NativeEndpoint implements Endpoint {
       // Switching between blocking and non-blocking reads (FLOWSFLAGS) clears, in 0.23, a DOWN the
       // peer put on the rings: first a read that does not wait, which sees it.
       const n = this.#readNoWait(buf)
-      if (n > 0) return this.#delivered(n, into)
+      const sdu = n > 0 ? this.#delivered(n, into) : undefined
+      if (sdu) return sdu
       if (n < 0) throw this.#readError(n, true)
     }
     this.#useMode('read', blocking, timeoutMs)
     const until = busy ? performance.now() + timeoutMs : 0
     for (;;) {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
-      if (n > 0) return this.#delivered(n, into)
+      const sdu = n > 0 ? this.#delivered(n, into) : undefined
+      if (sdu) return sdu
+      if (n > 0) continue // a handshake or a refused SDU
       if (n === 0 || n === -EAGAIN || n === -ETIMEDOUT) {
         if (busy && performance.now() < until) continue
         return undefined
@@ -334,15 +421,54 @@ export class NativeEndpoint implements Endpoint {
   /**
    * The packet of `n` bytes just read: a view of the caller's buffer, or a copy of the shared one in
    * a Buffer of its own (Buffer.allocUnsafe takes SDUs up to 4 KiB from Node's pool: a quarter of
-   * the cost of a fresh 1400-byte Uint8Array).
+   * the cost of a fresh 1400-byte Uint8Array). Undefined when it was for ouro-aead itself, or
+   * refused by it (counted as dropped).
    */
-  #delivered(n: number, into: Uint8Array | undefined): Uint8Array {
+  #delivered(n: number, into: Uint8Array | undefined): Uint8Array | undefined {
+    if (this.#aead || this.#sniff) return this.#opened(n, into)
     this.#stats.pktsIn++
     this.#stats.bytesIn += n
     if (into) return into.subarray(0, n)
     const sdu = Buffer.allocUnsafe(n)
     this.#host.readBuf.copy(sdu, 0, 0, n)
     return sdu
+  }
+
+  /** #delivered on a flow that is, or may become, an ouro-aead flow. */
+  #opened(n: number, into: Uint8Array | undefined): Uint8Array | undefined {
+    const buf = into ?? this.#host.readBuf
+    const sniffing = this.#sniff
+    this.#sniff = false
+    // Handshake messages start 00 ff, sealed SDUs 00 00 (their counter is below 2^48).
+    if (buf[1] === 0xff && (sniffing || this.#handshake) && this.#answerHello(buf, n)) return undefined
+    if (!this.#aead) return this.#delivered(n, into)
+    if (buf[1] === 0xff && parseHandshake(buf, n)) return undefined // a repeated ACCEPT
+    const plain = this.#aead.open(buf, n)
+    if (typeof plain === 'number') {
+      this.#stats.dropped++
+      return undefined
+    }
+    this.#stats.pktsIn++
+    this.#stats.bytesIn += plain.length
+    if (!into) return plain
+    into.set(plain)
+    return into.subarray(0, plain.length)
+  }
+
+  /** Accepting side: answers the HELLO in `buf[0, n)` (again, when it is the one answered before). */
+  #answerHello(buf: Uint8Array, n: number): boolean {
+    const hello = buf.subarray(0, n)
+    if (this.#handshake) {
+      if (Buffer.compare(hello, this.#handshake.hello) !== 0) return false
+      this.#writeHandshake(this.#handshake.reply)
+      return true
+    }
+    const accepted = acceptHello(hello)
+    if (!accepted) return false
+    this.#handshake = {hello: Buffer.from(hello), reply: accepted.reply}
+    this.#writeHandshake(accepted.reply)
+    this.#protect(accepted.cipher, parseHandshake(buf, n)!.cypher)
+    return true
   }
 
   /** The SDU resumeEvents() read, if any, as a read delivers it. */
@@ -380,10 +506,25 @@ export class NativeEndpoint implements Endpoint {
   }
 
   #write(sdu: Uint8Array): boolean {
+    this.#sniff = false // the acceptor spoke first: a plain flow
+    if (!this.#canWrite()) return false
+    const aead = this.#aead
+    if (!aead) return this.#flowWrite(sdu, sdu.length, sdu.length)
+    if (!aead.canSeal()) throw new OuroError('ECRYPT', `flow ${this.id}: its key's counter is exhausted; allocate a new flow`)
+    const len = aead.seal(sdu) // may replace aead.tx
+    return this.#flowWrite(aead.tx, len, sdu.length)
+  }
+
+  /** Throws when the flow is closed or down; false (and a poll for room) when its ring is nearly full. */
+  #canWrite(): boolean {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     if (this.#state !== 'up') throw this.#downError()
-    if (this.#credit <= 0 && !this.#refreshCredit()) return false
-    const n = this.#host.lib.dev.flow_write(this.id, sdu, sdu.length)
+    return this.#credit > 0 || this.#refreshCredit()
+  }
+
+  /** flow_write of `buf[0, len)` once #canWrite() said yes: an SDU of `sduBytes` for the writer, or a handshake message (undefined). */
+  #flowWrite(buf: Uint8Array, len: number, sduBytes: number | undefined): boolean {
+    const n = this.#host.lib.dev.flow_write(this.id, buf, len)
     if (n === -EAGAIN || n === -ETIMEDOUT) {
       this.#pollWritable(false)
       return false
@@ -391,9 +532,15 @@ export class NativeEndpoint implements Endpoint {
     if (n < 0) throw OuroError.fromErrno(n, `write on flow ${this.id}`)
     this.#blockedSince = undefined
     this.#credit--
+    if (sduBytes === undefined) return true
     this.#stats.pktsOut++
-    this.#stats.bytesOut += sdu.length
+    this.#stats.bytesOut += sduBytes
     return true
+  }
+
+  /** A handshake message, not counted as the application's; not sent when the ring is full (HELLO is repeated). */
+  #writeHandshake(msg: Buffer): void {
+    if (this.#canWrite()) this.#flowWrite(msg, msg.length, undefined)
   }
 
   /** Asks the tx ring how full it is; false (and a poll for room) when it is nearly full. */

@@ -102,7 +102,7 @@ export function toCQos(spec: QoSSpec): CQosSpec {
 
 /**
  * The spec C reports. cypher is 0: qosspec_t does not carry it on 0.22+, and 0.23 gives no way to
- * confirm a flow is encrypted (see unconfirmedEncryption), so none is ever claimed.
+ * confirm a flow is encrypted (see crypt.ts); ouro-aead sets it on flows it encrypts (aead.ts).
  */
 export function fromCQos(c: CQosSpec): QoSSpec {
   return new QoSSpec({

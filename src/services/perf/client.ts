@@ -77,6 +77,7 @@ export async function perfClient(opts: PerfClientOptions, onEvent: (e: PerfEvent
       qos: opts.qos.toString(),
       qosFields: opts.qos.toJSON(),
       reliable: opts.qos.loss === 0,
+      protection: streams[0]!.flow.protection,
       link: opts.link,
     }
     const now = new Date()

@@ -1,4 +1,4 @@
-import {bindName, flowAccept, isOuroError, type Flow} from '../../core/index.js'
+import {bindName, flowAccept, isOuroError, type Flow, type Protection} from '../../core/index.js'
 import {ReceiveTracker} from './counters.js'
 import {parseReceiverReport, rates, receiverReport, receiverResult} from './results.js'
 import {PacedSender} from './sender.js'
@@ -17,7 +17,7 @@ const MAX_DURATION_MS = 24 * 3600 * 1000
 
 export type PerfServerEvent =
   | {type: 'ready'; notes: string[]}
-  | {type: 'flow'; flow: number; client: 'ouro' | 'ocbr'; direction?: Direction; test?: string; stream?: number}
+  | {type: 'flow'; flow: number; client: 'ouro' | 'ocbr'; direction?: Direction; test?: string; stream?: number; protection?: Protection}
   /** One report period of a receiving flow, as ocbr's server prints it. */
   | {type: 'interval'; flow: number; packets: number; bytes: number; ms: number}
   | {type: 'timeout'; flow: number; client: 'ouro' | 'ocbr'}
@@ -154,7 +154,7 @@ async function serveOuro(flow: Flow, first: Control, onEvent: (e: PerfServerEven
     await session.send(CtlType.Ack, {error: params})
     return
   }
-  onEvent({type: 'flow', flow: flow.id, client: 'ouro', direction: params.direction, test: params.test, stream: params.stream})
+  onEvent({type: 'flow', flow: flow.id, client: 'ouro', direction: params.direction, test: params.test, stream: params.stream, protection: flow.protection})
   const ack = {ok: true, maxSdu: flow.maxSduSize}
   if (params.direction === 'clientToServer') {
     const tracker = (session.tracker = new ReceiveTracker())

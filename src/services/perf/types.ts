@@ -1,3 +1,4 @@
+import type {Protection} from '../../core/backend.js'
 import type {LatencySummary} from './histogram.js'
 
 /** Which way data goes: the client's uploads, or the server's sends (--reverse, and half of --bidir). */
@@ -21,6 +22,8 @@ export interface PerfTest {
   qosFields: Record<string, number | string>
   /** Whether the QoS asks for a reliable flow (loss=0): then loss must be zero and bytes match. */
   reliable: boolean
+  /** What protects the flows' SDUs end to end (the first flow's; all have the same QoS). */
+  protection: Protection
   link: string | null
 }
 

@@ -59,6 +59,7 @@ function toSample(reply: StatsReply, f: PublishedFlow): FlowSample {
     backend: f.backend,
     qos: f.qos,
     qosFields: f.qosFields,
+    ...(f.protection ? {protection: f.protection} : {}),
     state: f.state,
     pktsIn: f.pktsIn,
     bytesIn: f.bytesIn,

@@ -1,4 +1,4 @@
-import type {BackendKind, FlowRole, FrctStats} from '../../core/index.js'
+import type {BackendKind, FlowRole, FrctStats, Protection} from '../../core/index.js'
 import type {FlowState} from '../../core/stats-publisher.js'
 
 /** A flow as a source sees it, before rates are known. */
@@ -17,6 +17,8 @@ export interface FlowSample {
   /** The --qos string, when known. */
   qos: string | null
   qosFields?: Record<string, number | string>
+  /** What protects its SDUs end to end, when known (ouro flows). */
+  protection?: Protection
   state: FlowState | 'unknown'
   pktsIn: number | null
   bytesIn: number | null
