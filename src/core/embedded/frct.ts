@@ -32,6 +32,13 @@ const MAX_RTO_MS = 2000
 const INIT_RTO_MS = 200
 /** Transmissions of one packet beyond the first before the flow fails. */
 export const MAX_RETRIES = 24
+/**
+ * Packets one firing of the retransmission timer sends again at most: the oldest overdue ones. A
+ * timeout more often means a late ack than a lost window (the peer's queue grew): resending all
+ * that is overdue then doubles the peer's work just as it falls behind; a real loss of many is
+ * repaired by selective acks once the first of them gets through.
+ */
+const RTO_BURST = 16
 /** Without retransmission, how long the receiver waits for a gap to fill before skipping it. */
 const GAP_WAIT_MS = 20
 /** Window probe interval while the peer's window is closed. */
@@ -531,20 +538,21 @@ export class Frct {
       else next = this.#ackDue
     }
     if (this.rtx && this.#sndUna < this.#sndNext) {
-      let fired = false
+      let fired = 0
       const rto = this.#rto
       for (let s = this.#sndUna; s < this.#sndNext; s++) {
         const slot = s & MASK
         if (this.#sacked[slot]) continue
-        if (now - this.#sentAt[slot]! >= rto) {
+        const due = this.#sentAt[slot]! + rto
+        if (due > now) {
+          if (due < next) next = due
+        } else if (fired < RTO_BURST) {
           this.#retransmit(slot, now)
           if (this.#failed) return
-          fired = true
-        }
-        const due = this.#sentAt[slot]! + this.#rto
-        if (due < next) next = due
+          fired++
+        } // else due too: at the next firing, unless an ack comes first
       }
-      if (fired) {
+      if (fired > 0) {
         this.#rto = Math.min(MAX_RTO_MS, this.#rto * 2) // back off until an ack brings a fresh sample
         next = Math.min(next, now + this.#rto)
       }
