@@ -3,6 +3,7 @@ import {
   createDecipheriv,
   createHash,
   createPublicKey,
+  createSecretKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
@@ -89,6 +90,9 @@ function algorithm(cypher: Cypher): CipherGCMTypes {
   return cypher === 128 ? 'aes-128-gcm' : cypher === 192 ? 'aes-192-gcm' : 'aes-256-gcm'
 }
 
+/** Options of every cipher and decipher (one object, not one per packet). */
+const GCM_OPTIONS = {authTagLength: TAG_SIZE}
+
 function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, len: number): Buffer {
   return Buffer.from(hkdfSync('sha3-256', ikm, salt, info, len))
 }
@@ -106,9 +110,12 @@ export class FlowCipher {
   readonly #rxIv = Buffer.alloc(12)
   #txCounter = 0
   #txEpoch = -1
-  #txKey: Buffer = Buffer.alloc(0)
-  /** Receive keys of the epochs in use (at most three: previous, current, next). */
-  #rxKeys = new Map<number, Buffer>()
+  #txKey: KeyObject | undefined
+  /**
+   * Receive keys of the epochs in use (at most three: previous, current, next). Keys are KeyObjects:
+   * node:crypto then takes them without copying and checking raw bytes for each packet.
+   */
+  #rxKeys = new Map<number, KeyObject>()
   /** Replay window: the newest counter seen and a bitmap of the REPLAY_WINDOW counters below it. */
   #rxTop = -1
   readonly #rxSeen = new Uint8Array(REPLAY_WINDOW)
@@ -133,8 +140,8 @@ export class FlowCipher {
     this.fingerprint = createHash('sha3-256').update(this.#txBase).digest('hex').slice(0, 16)
   }
 
-  #epochKey(base: Buffer, epoch: number): Buffer {
-    return hkdf(base, Buffer.alloc(0), `epoch ${epoch}`, this.#keyLen)
+  #epochKey(base: Buffer, epoch: number): KeyObject {
+    return createSecretKey(hkdf(base, Buffer.alloc(0), `epoch ${epoch}`, this.#keyLen))
   }
 
   /** False once the send counter is exhausted: the flow must not send any more. */
@@ -156,7 +163,7 @@ export class FlowCipher {
     }
     writeCounter(hdr, headerSize, counter)
     writeCounter(this.#txIv, 4, counter)
-    const cipher = createCipheriv(this.#alg, this.#txKey, this.#txIv, {authTagLength: TAG_SIZE})
+    const cipher = createCipheriv(this.#alg, this.#txKey!, this.#txIv, GCM_OPTIONS)
     cipher.setAAD(hdr)
     const c1 = cipher.update(a)
     const c2 = b && b.length > 0 ? cipher.update(b) : undefined
@@ -186,7 +193,7 @@ export class FlowCipher {
     writeCounter(this.#rxIv, 4, counter)
     let plain: Buffer
     try {
-      const decipher = createDecipheriv(this.#alg, key, this.#rxIv, {authTagLength: TAG_SIZE})
+      const decipher = createDecipheriv(this.#alg, key, this.#rxIv, GCM_OPTIONS)
       decipher.setAAD(msg.subarray(0, aadEnd))
       decipher.setAuthTag(msg.subarray(msg.length - TAG_SIZE))
       plain = decipher.update(msg.subarray(aadEnd, msg.length - TAG_SIZE))

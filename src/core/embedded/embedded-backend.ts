@@ -1,5 +1,7 @@
 import {setTimeout as delay} from 'node:timers/promises'
 import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
+import {lookup as dnsLookup, type LookupOneOptions} from 'node:dns'
+import {isIP} from 'node:net'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
 import {ERRNO, OuroError} from '../errors.js'
 import {QoSSpec, UINT32_MAX} from '../qos.js'
@@ -114,7 +116,7 @@ export class EmbeddedBackend implements Backend, Transport {
     this.crypt = options.crypt ?? !/^(off|0|no|false)$/i.test(process.env.OURO_EMBEDDED_CRYPT ?? '')
     this.address = process.env.OURO_EMBEDDED_ADDR || '127.0.0.1'
     this.dir = new Directory(ensurePrivateDir(runtimeDir()))
-    this.#socket = createSocket({type: this.address.includes(':') ? 'udp6' : 'udp4'})
+    this.#socket = createSocket({type: this.address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup})
     this.#socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo))
     if (isImpaired(this.link)) {
       this.#emulator = new LinkEmulator(this.link, (msg, port, address) => this.#socket.send(msg, port, address))
@@ -648,6 +650,20 @@ const groupEntries = new WeakMap<EmbeddedEndpoint, string>()
 
 /** qos_np1 of the C library: what flow_join uses. */
 const QOS_NP1 = new QoSSpec({delay: UINT32_MAX, loss: UINT32_MAX, ber: UINT32_MAX, maxGap: UINT32_MAX, inOrder: 0, timeout: 0})
+
+/**
+ * Peers are addressed by IP literals: resolve them in place. dgram's default lookup answers even a
+ * literal on the next tick, which cost every datagram sent a tick and a callback.
+ */
+function literalLookup(
+  host: string,
+  opts: LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(host)
+  if (family !== 0) callback(null, host, family)
+  else dnsLookup(host, opts, callback)
+}
 
 function abortPromise(signal: AbortSignal | undefined): Promise<never> {
   if (!signal) return new Promise<never>(() => undefined)

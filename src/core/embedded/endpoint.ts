@@ -80,6 +80,8 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
   readonly wireFlags: number
   readonly #dataHeader: Buffer
   readonly #ctrlHeader: Buffer
+  /** SDUs delivered whose FlowPkt events are still to be raised (see deliver). */
+  #pktEvents = 0
 
   constructor(
     private readonly transport: Transport,
@@ -132,9 +134,9 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
     const err = this.#downError()
     if (err) throw err
     if (this.frct) {
-      if (!this.frct.trySend(sdu, (e) => done(e ?? undefined))) return false
+      if (!this.frct.trySend(sdu, done)) return false
     } else if (this.peer) {
-      this.transmit('data', undefined, sdu, (e) => done(e ?? undefined))
+      this.transmit('data', undefined, sdu, done)
     } else {
       this.#broadcast(sdu, done)
     }
@@ -164,7 +166,7 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
    * Sends one packet of this flow to the peer: `head` (FRCT header, or a whole stored FRCT packet)
    * then `body`, sealed when the flow is encrypted. `done` runs once both may be reused.
    */
-  transmit(type: 'data' | 'control', head: Buffer | undefined, body: Uint8Array | undefined, done?: (err?: Error | null) => void): void {
+  transmit(type: 'data' | 'control', head: Buffer | undefined, body: Uint8Array | undefined, done?: (err?: Error) => void): void {
     const peer = this.peer!
     this.lastTx = performance.now()
     const wire = type === 'data' ? this.#dataHeader : this.#ctrlHeader
@@ -179,7 +181,7 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
       wire.copy(hdr, 0, 0, HEADER_SIZE)
       const parts = head ? this.cipher.seal(hdr, HEADER_SIZE, head, body) : this.cipher.seal(hdr, HEADER_SIZE, body!)
       this.transport.sendData(parts, peer)
-      done?.(null)
+      done?.()
       return
     }
     const msg = head ? (body ? [wire, head, body] : [wire, head]) : [wire, body!]
@@ -190,7 +192,7 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
     this.inflight++
     this.transport.sendData(msg, peer, (e) => {
       this.inflight--
-      done(e)
+      done(e ?? undefined)
     })
   }
 
@@ -228,7 +230,23 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
     this.counters.pktsIn++
     this.counters.bytesIn += payload.length
     this.rx.push(payload)
-    this.onEvent?.(FEventType.FlowPkt)
+    if (this.#pktEvents++ === 0) setImmediate(this.#raisePktEvents)
+  }
+
+  /**
+   * The FlowPkt events of the SDUs that arrived in one turn of the event loop, raised together after
+   * it: a reader then wakes once per batch of datagrams rather than once per SDU.
+   */
+  readonly #raisePktEvents = (): void => {
+    let n = this.#pktEvents
+    this.#pktEvents = 0
+    while (n-- > 0) this.onEvent?.(FEventType.FlowPkt)
+  }
+
+  /** Raises an event, after the FlowPkt events of SDUs that came before it. */
+  #raise(type: number): void {
+    if (this.#pktEvents > 0) this.#raisePktEvents()
+    this.onEvent?.(type)
   }
 
   rxQueueLen(): number {
@@ -237,7 +255,7 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
 
   /** FRCT: the send window opened. */
   writable(): void {
-    this.onEvent?.(WRITABLE)
+    this.#raise(WRITABLE)
   }
 
   /** The peer is gone (dealloc) or silent (peer timeout, or retransmission gave up). */
@@ -248,13 +266,13 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
     }
     this.state = state
     this.frct?.close()
-    this.onEvent?.(state === 'dealloc' ? FEventType.FlowDealloc : FEventType.FlowPeer)
+    this.#raise(state === 'dealloc' ? FEventType.FlowDealloc : FEventType.FlowPeer)
   }
 
   peerSetDown(down: boolean): void {
     if (this.remoteDown === down) return
     this.remoteDown = down
-    this.onEvent?.(down ? FEventType.FlowDown : FEventType.FlowUp)
+    this.#raise(down ? FEventType.FlowDown : FEventType.FlowUp)
   }
 
   txQueueLen(): number {
@@ -271,7 +289,7 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
   dealloc(): Promise<void> {
     if (this.state === 'closed') return Promise.resolve()
     this.state = 'closed'
-    this.onEvent?.(WRITABLE) // wakes a blocked read or write (e.g. backend.close()): it then fails with ENOTALLOC
+    this.#raise(WRITABLE) // wakes a blocked read or write (e.g. backend.close()): it then fails with ENOTALLOC
     return this.transport.release(this)
   }
 

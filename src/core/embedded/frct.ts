@@ -32,11 +32,29 @@ const MAX_RTO_MS = 2000
 const INIT_RTO_MS = 200
 /** Transmissions of one packet beyond the first before the flow fails. */
 export const MAX_RETRIES = 24
+/**
+ * Packets one firing of the retransmission timer sends again at most: the oldest overdue ones. A
+ * timeout more often means a late ack than a lost window (the peer's queue grew): resending all
+ * that is overdue then doubles the peer's work just as it falls behind; a real loss of many is
+ * repaired by selective acks once the first of them gets through.
+ */
+const RTO_BURST = 16
 /** Without retransmission, how long the receiver waits for a gap to fill before skipping it. */
 const GAP_WAIT_MS = 20
 /** Window probe interval while the peer's window is closed. */
 const PROBE_MS = 50
 const MAX_SACK_BLOCKS = 16
+/**
+ * In-order data is acknowledged once per ACK_EVERY_PKTS packets or ACK_EVERY_BYTES bytes (an eighth
+ * of what the sender may keep in flight), and at the latest ACK_DELAY_MS after it arrived; anything
+ * out of the ordinary (a gap, a duplicate, a probe, a window reopened by the reader) is answered in
+ * the same turn of the event loop.
+ */
+const ACK_EVERY_PKTS = FRCT_WINDOW / 8
+const ACK_EVERY_BYTES = MAX_INFLIGHT_BYTES / 8
+const ACK_DELAY_MS = 2
+/** Retransmission buffers kept for reuse once acknowledged (a window's worth at most). */
+const POOL_MAX = FRCT_WINDOW
 
 /** What FRCT needs from the endpoint that owns it. */
 export interface FrctHost {
@@ -44,7 +62,7 @@ export interface FrctHost {
    * Sends an FRCT packet of wire type `type` made of `head` (ours) and `body` (may be the caller's
    * buffer). `done` runs once both may be reused.
    */
-  transmit(type: 'data' | 'control', head: Buffer, body: Uint8Array | undefined, done?: (err?: Error | null) => void): void
+  transmit(type: 'data' | 'control', head: Buffer, body: Uint8Array | undefined, done?: (err?: Error) => void): void
   /** Hands an in-order SDU to the reader. */
   deliver(sdu: Uint8Array): void
   /** SDUs delivered and not yet read. */
@@ -77,6 +95,9 @@ export class Frct {
   #rto = INIT_RTO_MS
   #lastProbe = 0
   #drainWaiters: (() => void)[] = []
+  /** Acknowledged retransmission buffers, all of #poolSize bytes, for the next packets of that size. */
+  #pool: Buffer[] = []
+  #poolSize = 0
   // ---- receiver ----
   #rcvNext = 0
   readonly #ooo: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(FRCT_WINDOW).fill(undefined)
@@ -90,6 +111,9 @@ export class Frct {
   #lastAckSent = 0
   #ackForce = false
   #ackScheduled = false
+  /** Bytes delivered in order since our last ack, and when the ack is due at the latest (0: none due). */
+  #unackedBytes = 0
+  #ackDue = 0
   // ---- both ----
   #timer: NodeJS.Timeout | undefined
   #timerAt = Infinity
@@ -133,7 +157,7 @@ export class Frct {
    * Sends one SDU, or returns false (sending nothing) when the window is closed; `host.writable()`
    * follows when it opens. `done` runs once `sdu` may be reused.
    */
-  trySend(sdu: Uint8Array, done: (err?: Error | null) => void): boolean {
+  trySend(sdu: Uint8Array, done: (err?: Error) => void): boolean {
     const len = sdu.length
     if (this.#closed || !this.#windowOpen() || (this.#inflightBytes > 0 && this.#inflightBytes + len > MAX_INFLIGHT_BYTES)) {
       this.#wantWritable = true
@@ -147,7 +171,7 @@ export class Frct {
     this.#inflightBytes += len
     if (this.rtx) {
       const now = performance.now()
-      const pkt = Buffer.allocUnsafe(FRCT_HEADER_SIZE + len)
+      const pkt = this.#packetBuffer(FRCT_HEADER_SIZE + len)
       this.#writeHeader(pkt, FrctFlag.Data | FrctFlag.Ack, seq)
       pkt.set(sdu, FRCT_HEADER_SIZE)
       this.#pkts[slot] = pkt
@@ -155,7 +179,7 @@ export class Frct {
       this.#retries[slot] = 0
       this.#sacked[slot] = 0
       this.host.transmit('data', pkt, undefined)
-      done(null)
+      done()
       if (!this.#timer) this.#arm(now + this.#rto)
     } else {
       const hdr = Buffer.allocUnsafe(FRCT_HEADER_SIZE)
@@ -163,6 +187,18 @@ export class Frct {
       this.host.transmit('data', hdr, sdu, done)
     }
     return true
+  }
+
+  /** A buffer of `size` bytes for a packet kept until acknowledged: an acknowledged one when there is one. */
+  #packetBuffer(size: number): Buffer {
+    if (size === this.#poolSize) {
+      const reused = this.#pool.pop()
+      if (reused) return reused
+    } else {
+      this.#pool.length = 0 // SDUs changed size: the kept buffers fit no more
+      this.#poolSize = size
+    }
+    return Buffer.allocUnsafeSlow(size)
   }
 
   /** Writes a header carrying our current ack and window; records them as advertised. */
@@ -174,6 +210,8 @@ export class Frct {
     buf.writeUInt32BE(this.#rcvNext >>> 0, 8)
     this.#advRwe = rwe
     this.#lastAckSent = this.#rcvNext
+    this.#unackedBytes = 0
+    this.#ackDue = 0
   }
 
   #onAck(ackW: number, window: number, sack: Buffer | undefined, now: number): void {
@@ -192,7 +230,11 @@ export class Frct {
       for (let s = this.#sndUna; s < ack; s++) {
         const slot = s & MASK
         this.#inflightBytes -= this.#lens[slot]!
-        if (this.rtx) this.#pkts[slot] = undefined
+        if (this.rtx) {
+          const pkt = this.#pkts[slot]!
+          this.#pkts[slot] = undefined
+          if (pkt.length === this.#poolSize && this.#pool.length < POOL_MAX) this.#pool.push(pkt)
+        }
       }
       this.#sndUna = ack
       if (ack === this.#sndNext && this.#drainWaiters.length > 0) this.#wakeDrain()
@@ -258,6 +300,8 @@ export class Frct {
     pkt.writeUInt32BE(this.#rcvNext >>> 0, 8)
     this.#advRwe = rwe
     this.#lastAckSent = this.#rcvNext
+    this.#unackedBytes = 0
+    this.#ackDue = 0
     this.#sentAt[slot] = now
     this.counters.retransmissions++
     this.host.transmit('data', pkt, undefined)
@@ -337,6 +381,10 @@ export class Frct {
       this.host.deliver(payload)
       this.#rcvNext++
       if (this.#oooCount > 0) this.#pullInOrder(now)
+      else {
+        this.#ackLater(payload.length, now)
+        return
+      }
     } else {
       const slot = seq & MASK
       if (this.#present[slot]) {
@@ -410,6 +458,17 @@ export class Frct {
     }
   }
 
+  /** In-order data: ack once enough arrived, else by ACK_DELAY_MS (see ACK_EVERY_PKTS). */
+  #ackLater(bytes: number, now: number): void {
+    this.#unackedBytes += bytes
+    if (this.#rcvNext - this.#lastAckSent >= ACK_EVERY_PKTS || this.#unackedBytes >= ACK_EVERY_BYTES) {
+      this.#scheduleAck()
+    } else if (this.#ackDue === 0) {
+      this.#ackDue = now + ACK_DELAY_MS
+      this.#arm(this.#ackDue)
+    }
+  }
+
   #scheduleAck(): void {
     if (this.#ackScheduled) return
     this.#ackScheduled = true
@@ -474,21 +533,26 @@ export class Frct {
     if (this.#closed) return
     const now = performance.now()
     let next = Infinity
+    if (this.#ackDue !== 0) {
+      if (now >= this.#ackDue) this.#scheduleAck()
+      else next = this.#ackDue
+    }
     if (this.rtx && this.#sndUna < this.#sndNext) {
-      let fired = false
+      let fired = 0
       const rto = this.#rto
       for (let s = this.#sndUna; s < this.#sndNext; s++) {
         const slot = s & MASK
         if (this.#sacked[slot]) continue
-        if (now - this.#sentAt[slot]! >= rto) {
+        const due = this.#sentAt[slot]! + rto
+        if (due > now) {
+          if (due < next) next = due
+        } else if (fired < RTO_BURST) {
           this.#retransmit(slot, now)
           if (this.#failed) return
-          fired = true
-        }
-        const due = this.#sentAt[slot]! + this.#rto
-        if (due < next) next = due
+          fired++
+        } // else due too: at the next firing, unless an ack comes first
       }
-      if (fired) {
+      if (fired > 0) {
         this.#rto = Math.min(MAX_RTO_MS, this.#rto * 2) // back off until an ack brings a fresh sample
         next = Math.min(next, now + this.#rto)
       }
@@ -525,6 +589,7 @@ export class Frct {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined
     this.#pkts.fill(undefined)
+    this.#pool.length = 0
     this.#ooo.fill(undefined)
     this.#present.fill(0)
     this.#oooCount = 0
