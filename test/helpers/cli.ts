@@ -82,12 +82,12 @@ export class OuroProcess {
   }
 }
 
-/** Runs `ouro args` to completion, feeding `input` on stdin. */
-export async function runOuro(args: string[], env: NodeJS.ProcessEnv, input?: string | Buffer): Promise<Result> {
+/** Runs `ouro args` to completion, feeding `input` on stdin; SIGKILL after `timeoutMs`. */
+export async function runOuro(args: string[], env: NodeJS.ProcessEnv, input?: string | Buffer, timeoutMs = 60_000): Promise<Result> {
   const p = new OuroProcess(args, env)
   if (input !== undefined) p.child.stdin.end(input)
   else p.child.stdin.end()
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 60_000)
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs)
   const result = await p.exited
   clearTimeout(timer)
   return result

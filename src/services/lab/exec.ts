@@ -1,5 +1,6 @@
 import {spawn} from 'node:child_process'
 import {OuroError} from '../../core/index.js'
+import {childrenOf} from './host.js'
 import {labExec} from './index.js'
 
 /**
@@ -11,7 +12,10 @@ export function runInNode(lab: string, node: string, command: readonly string[])
   const {argv, env} = labExec(lab, node, command)
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), {stdio: 'inherit', env})
-    const forward = (sig: NodeJS.Signals) => (): void => void child.kill(sig)
+    // nsenter passes no signal on to the command it forked: signal the command itself.
+    const forward = (sig: NodeJS.Signals) => (): void => {
+      for (const pid of childrenOf(child.pid!)) signal(pid, sig)
+    }
     const handlers = (['SIGINT', 'SIGTERM'] as const).map((sig) => [sig, forward(sig)] as const)
     // Our own handlers (the command's shutdown) must not end us before the child is done.
     const saved = handlers.map(([sig]) => [sig, process.listeners(sig)] as const)
@@ -30,6 +34,14 @@ export function runInNode(lab: string, node: string, command: readonly string[])
       resolve(code ?? 128 + (signal ? signalNumber(signal) : 0))
     })
   })
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // gone already
+  }
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

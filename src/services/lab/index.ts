@@ -24,10 +24,10 @@ export type Progress = (line: string) => void
 const NAME_SPREAD_MS = 5000
 
 /** How many times `up` builds the lab before it gives up. */
-const BUILD_TRIES = 3
+const BUILD_TRIES = 5
 
 /**
- * Builds the lab; on a failure removes what it made and builds it again, up to three times in all
+ * Builds the lab; on a failure removes what it made and builds it again, up to five times in all
  * (0.23's eth-dix IPCP sometimes crashes on the flow allocation replies of a lab being built: see
  * docs/native.md), then rethrows the one-line error.
  */

@@ -1,0 +1,178 @@
+import {execFileSync, spawnSync} from 'node:child_process'
+import {existsSync, readFileSync} from 'node:fs'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {labUnavailable, type LabState} from '../../src/services/lab/index.js'
+import {OuroProcess, RUN, runOuro, testEnv, type Result} from '../helpers/cli.js'
+
+const skip = labUnavailable()
+if (skip) console.log(`lab tests skipped: ${skip}`)
+
+const env = testEnv({OURO_BACKEND: 'native'})
+const lab = `t${process.pid % 100_000}`
+
+const ouro = (...args: string[]): Promise<Result> => runOuro(args, env, undefined, 40_000)
+/** `ouro lab exec NODE -- ouro ARGS...` in the test's lab. */
+const inNode = (node: string, ...args: string[]): string[] => ['lab', 'exec', node, '--lab', lab, '--', process.execPath, RUN, ...args]
+
+function state(name: string): LabState {
+  return JSON.parse(readFileSync(`${env.OURO_RUNTIME_DIR}/lab/${name}.json`, 'utf8')) as LabState
+}
+
+function netnsOf(name: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], {encoding: 'utf8'})
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`ouro-${name}-`))
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+  } catch {
+    return false
+  }
+}
+
+/** Everything a lab leaves on the host: its namespaces, its processes, its state file. */
+function leftovers(name: string, pids: number[]): string[] {
+  return [
+    ...netnsOf(name).map((n) => `netns ${n}`),
+    ...pids.filter(alive).map((p) => `pid ${p}`),
+    ...(existsSync(`${env.OURO_RUNTIME_DIR}/lab/${name}.json`) ? ['state file'] : []),
+  ]
+}
+
+function oneLine(r: Result, code: number, pattern: RegExp): void {
+  expect(r.code).toBe(code)
+  const lines = r.stderr.trim().split('\n')
+  expect(lines, r.stderr).toHaveLength(1)
+  expect(lines[0]).toMatch(pattern)
+  expect(r.stderr).not.toMatch(/\n\s+at /)
+}
+
+describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
+  let pids: number[] = []
+
+  beforeAll(async () => {
+    const up = await ouro('lab', 'up', '--lab', lab, '--nodes', '3', '--topology', 'chain', '--json')
+    expect(up.code, up.stderr).toBe(0)
+    pids = state(lab).nodes.flatMap((n) => [n.initPid!, n.supPid!])
+  }, 120_000)
+
+  afterAll(async () => {
+    await ouro('lab', 'down', '--lab', lab)
+  }, 60_000)
+
+  it('reports every node enrolled, and the end nodes linked only to the middle one', async () => {
+    const r = await ouro('lab', 'status', '--lab', lab, '--json')
+    expect(r.code, r.stderr).toBe(0)
+    const s = JSON.parse(r.stdout)
+    expect(s.links.map((l: {a: string; b: string}) => `${l.a}-${l.b}`)).toEqual(['n1-n2', 'n2-n3'])
+    for (const node of s.nodes) {
+      expect(node.running).toBe(true)
+      expect(node.ipcps.find((i: {type: string}) => i.type === 'unicast')).toMatchObject({name: `${node.name}.ouro`, layer: 'ouro'})
+    }
+    const eth = (n: number): string[] => s.nodes[n].ipcps.filter((i: {type: string}) => i.type === 'eth-dix').map((i: {layer: string}) => i.layer)
+    expect(eth(0)).toEqual(['eth.n1-n2'])
+    expect(eth(2)).toEqual(['eth.n2-n3'])
+    const text = await ouro('lab', 'status', '--lab', lab)
+    expect(text.stdout).toMatch(/n2 {2}enrolled in ouro/)
+  })
+
+  it('pings from one end to the other through the middle node, with ouro on both ends', async () => {
+    expect((await ouro('lab', 'name', 'tping', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    const server = new OuroProcess(inNode('n3', 'ping', '--listen', 'tping'), env)
+    try {
+      await server.waitFor(/ping server started/i)
+      const r = await ouro(...inNode('n1', 'ping', 'tping', '-c', '5', '-i', '0.05', '--json'))
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({transmitted: 5, received: 5})
+    } finally {
+      await server.stop()
+    }
+  }, 60_000)
+
+  it('serves stock oping clients across the layer, and pings a stock oping server', async () => {
+    expect((await ouro('lab', 'name', 'tstock', '--on', 'n1', '--lab', lab)).code).toBe(0)
+    const server = new OuroProcess(inNode('n1', 'ping', '--listen', 'tstock'), env)
+    try {
+      await server.waitFor(/ping server started/i)
+      const r = await ouro('lab', 'exec', 'n3', '--lab', lab, '--', 'oping', '-n', 'tstock', '-c', '3', '-i', '50ms')
+      expect(r.stdout).toMatch(/3 packets transmitted, 3 received/)
+    } finally {
+      await server.stop()
+    }
+    expect((await ouro('lab', 'name', 'tstock2', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    expect((await ouro('lab', 'exec', 'n3', '--lab', lab, '--', 'irm', 'bind', 'program', '/usr/bin/oping', 'name', 'tstock2')).code).toBe(0)
+    const stock = new OuroProcess(['lab', 'exec', 'n3', '--lab', lab, '--', 'stdbuf', '-oL', 'oping', '-l'], env)
+    try {
+      await stock.waitFor(/server started/i, 'stdout')
+      const r = await ouro(...inNode('n1', 'ping', 'tstock2', '-c', '3', '-i', '0.05', '--json'))
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({received: 3})
+    } finally {
+      await stock.stop()
+    }
+  }, 60_000)
+
+  it('fails with one line, not a hang, for a name the client node does not know or nobody serves', async () => {
+    const unknown = await ouro(...inNode('n1', 'ping', 'no-such-name', '-c', '1', '--timeout', '5'))
+    oneLine(unknown, 1, /no-such-name.*\[E(NAME|IPCP|TIMEDOUT)\]/)
+    expect((await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'irm', 'name', 'create', 'tnobody')).code).toBe(0)
+    const unserved = await ouro(...inNode('n1', 'ping', 'tnobody', '-c', '1', '--timeout', '5'))
+    oneLine(unserved, 1, /tnobody.*\[E(NAME|IPCP|TIMEDOUT)\]/)
+  }, 60_000)
+
+  it('bad lab input gets one line: unknown node, a missing command, an unknown lab', async () => {
+    oneLine(await ouro('lab', 'exec', 'n9', '--lab', lab, '--', 'true'), 2, /unknown node "n9".*n1, n2, n3/)
+    oneLine(await ouro('lab', 'exec', 'n1', '--lab', lab), 2, /give the command to run after --/)
+    oneLine(await ouro('lab', 'status', '--lab', 'nosuchlab'), 1, /no lab "nosuchlab" is up/)
+    oneLine(await ouro('lab', 'up', '--lab', lab, '--nodes', '2'), 1, /already up/)
+  }, 60_000)
+
+  it('down removes every namespace, process and file, and a second down is fine', async () => {
+    expect(pids.filter(alive)).toHaveLength(pids.length)
+    const down = await ouro('lab', 'down', '--lab', lab, '--json')
+    expect(down.code, down.stderr).toBe(0)
+    expect(leftovers(lab, pids)).toEqual([])
+    const again = await ouro('lab', 'down', '--lab', lab)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/nothing to remove/)
+  }, 60_000)
+})
+
+describe.skipIf(skip)('ouro lab: what a failed or killed up leaves', () => {
+  const killed = `${lab}k`
+
+  afterAll(async () => {
+    await ouro('lab', 'down', '--lab', killed)
+  }, 60_000)
+
+  it('down after an up killed half-way removes what it had made', async () => {
+    const up = new OuroProcess(['lab', 'up', '--lab', killed, '--nodes', '2'], env)
+    await up.waitFor(/n1: IRMd up/, 'stderr', 60_000)
+    await up.stop('SIGKILL')
+    const made = state(killed)
+    const pids = made.nodes.flatMap((n) => [n.initPid, n.supPid]).filter((p): p is number => p !== undefined)
+    expect(netnsOf(killed).length).toBe(2)
+    const down = await ouro('lab', 'down', '--lab', killed)
+    expect(down.code, down.stderr).toBe(0)
+    expect(leftovers(killed, pids)).toEqual([])
+  }, 90_000)
+
+  it('bad up input gets one line and exit 2, before anything is made', async () => {
+    oneLine(await ouro('lab', 'up', '--lab', killed, '--nodes', '1'), 2, /a lab has 2 to 16 nodes/)
+    oneLine(await ouro('lab', 'up', '--lab', killed, '--topology', 'mesh'), 2, /topology/)
+    expect(netnsOf(killed)).toEqual([])
+  })
+
+  it('refuses to run without root, in one line', () => {
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, RUN, 'lab', 'up', '--lab', killed], {
+      env: {...env, HOME: '/tmp', XDG_DATA_HOME: '/tmp', OURO_RUNTIME_DIR: `/tmp/ouro-lab-nobody-${process.pid}`},
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    oneLine({code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr}, 1, /needs root/)
+  })
+})
