@@ -70,7 +70,7 @@ export abstract class OuroCommand extends Command {
     // Interrupted: the failure is the signal's doing; shutdown() exits with the signal's code.
     if (this.#stopping) return new Promise<never>(() => undefined)
     const code = exitCodeOf(err)
-    process.stderr.write(`ouro ${this.id ?? ''}: ${describeError(err, this.#verbose)}\n`)
+    process.stderr.write(`ouro ${(this.id ?? '').replaceAll(':', ' ')}: ${describeError(err, this.#verbose)}\n`)
     await Promise.race([closeAll(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())])
     throw new Errors.ExitError(code)
   }

@@ -47,7 +47,7 @@ export async function buildLayers(host: LabHost, state: LabState, progress: (lin
   }
 
   const first = spec.nodes[0]!
-  await irm(host, node(first), ['ipcp', 'bootstrap', 'type', 'unicast', 'name', unicast(first), 'layer', spec.layer, 'ls_t_recalc', String(LS_RECALC_S), 'dht_t_refresh', String(DHT_REFRESH_S), 'dht_t_replicate', String(DHT_REFRESH_S), 'autobind'], `bootstrapping layer ${spec.layer}`)
+  await irm(host, node(first), ['ipcp', 'bootstrap', 'type', 'unicast', 'name', unicast(first), 'layer', spec.layer, 'ls_t_recalc', String(LS_RECALC_S), 'autobind'], `bootstrapping layer ${spec.layer}`)
   known.set(first, new Set([unicast(first), spec.layer]))
   await announce(first)
   progress(`${first}: bootstrapped unicast layer ${spec.layer}`)
@@ -132,12 +132,6 @@ async function again<T>(step: () => Promise<T>, tries = 3): Promise<T> {
 
 /** PFF recalculation interval the lab bootstraps its layer with, s (0.23's default is 4). */
 export const LS_RECALC_S = 1
-/**
- * DHT contact refresh and value replication, s (0.23's defaults are 900). A node whose DHT joined
- * before it had routes knows too few contacts, and a name it registers then stays in its own table
- * until the next refresh and replication: at 900 s other nodes cannot resolve it for a quarter hour.
- */
-export const DHT_REFRESH_S = 5
 
 /** Where a node's unicast IPCP shows its RIB (through the node's mount namespace). */
 export function ribDir(node: NodeState, layer: string): string {
