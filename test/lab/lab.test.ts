@@ -43,6 +43,14 @@ function leftovers(name: string, pids: number[]): string[] {
   ]
 }
 
+/** An ouro ping server for `name` on `node`, once the name is reachable from every node. */
+async function pingServer(name: string, node: string): Promise<OuroProcess> {
+  expect((await ouro('lab', 'name', name, '--on', node, '--lab', lab)).code).toBe(0)
+  const server = new OuroProcess(inNode(node, 'ping', '--listen', name), env)
+  await server.waitFor(/ping server started/i)
+  return server
+}
+
 function oneLine(r: Result, code: number, pattern: RegExp): void {
   expect(r.code).toBe(code)
   const lines = r.stderr.trim().split('\n')
@@ -81,10 +89,8 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
   })
 
   it('pings from one end to the other through the middle node, with ouro on both ends', async () => {
-    expect((await ouro('lab', 'name', 'tping', '--on', 'n3', '--lab', lab)).code).toBe(0)
-    const server = new OuroProcess(inNode('n3', 'ping', '--listen', 'tping'), env)
+    const server = await pingServer('tping', 'n3')
     try {
-      await server.waitFor(/ping server started/i)
       const r = await ouro(...inNode('n1', 'ping', 'tping', '-c', '5', '-i', '0.05', '--json'))
       expect(r.code, r.stderr).toBe(0)
       expect(JSON.parse(r.stdout)).toMatchObject({transmitted: 5, received: 5})
@@ -94,10 +100,8 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
   }, 60_000)
 
   it('serves stock oping clients across the layer, and pings a stock oping server', async () => {
-    expect((await ouro('lab', 'name', 'tstock', '--on', 'n1', '--lab', lab)).code).toBe(0)
-    const server = new OuroProcess(inNode('n1', 'ping', '--listen', 'tstock'), env)
+    const server = await pingServer('tstock', 'n1')
     try {
-      await server.waitFor(/ping server started/i)
       const r = await ouro('lab', 'exec', 'n3', '--lab', lab, '--', 'oping', '-n', 'tstock', '-c', '3', '-i', '50ms')
       expect(r.stdout).toMatch(/3 packets transmitted, 3 received/)
     } finally {
@@ -132,10 +136,8 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
   }, 60_000)
 
   it('a flow whose path loses its middle IPCP ends with a summary, and a far IRMd that is gone gets one line', async () => {
-    expect((await ouro('lab', 'name', 'tcut', '--on', 'n3', '--lab', lab)).code).toBe(0)
-    const server = new OuroProcess(inNode('n3', 'ping', '--listen', 'tcut'), env)
+    const server = await pingServer('tcut', 'n3')
     try {
-      await server.waitFor(/ping server started/i)
       const client = new OuroProcess(inNode('n1', 'ping', 'tcut', '-c', '60', '-i', '100'), env)
       await client.waitFor(/seq=4 /, 'stdout')
       const s = JSON.parse((await ouro('lab', 'status', '--lab', lab, '--json')).stdout)
