@@ -205,3 +205,47 @@ describe.skipIf(skip)('ouro lab: what a failed or killed up leaves', () => {
     oneLine({code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr}, 1, /needs root/)
   })
 })
+
+describe.skipIf(skip)('ouro lab: two nodes, jumbo frames, netem', () => {
+  const two = `${lab}j`
+
+  afterAll(async () => {
+    await ouro('lab', 'down', '--lab', two)
+  }, 60_000)
+
+  it('adds netem to every link, or says in one line that the kernel has none, leaving nothing', async () => {
+    const up = await ouro('lab', 'up', '--lab', two, '--nodes', '2', '--link', 'delay=2ms')
+    if (up.code !== 0) {
+      oneLine(up, 1, /--link needs tc netem, which this kernel does not have .*\[ENOTSUP\]$/)
+      expect(netnsOf(two)).toEqual([])
+      return
+    }
+    const qdisc = await ouro('lab', 'exec', 'n2', '--lab', two, '--', 'tc', 'qdisc', 'show', 'dev', 'to-n1')
+    expect(qdisc.stdout).toMatch(/netem .*delay 2ms/)
+    expect((await ouro('lab', 'down', '--lab', two)).code).toBe(0)
+  }, 90_000)
+
+  it('links carry no IP address and the MTU asked for, and a name served on n2 answers n1', async () => {
+    const up = await ouro('lab', 'up', '--lab', two, '--nodes', '2', '--mtu', '9000')
+    expect(up.code, up.stderr).toBe(0)
+    const sh = (node: string, cmd: string): Promise<Result> => ouro('lab', 'exec', node, '--lab', two, '--', 'sh', '-c', cmd)
+    const addrs = await sh('n1', 'ip -o addr show dev to-n2')
+    expect(addrs.code).toBe(0)
+    expect(addrs.stdout).not.toMatch(/inet6? /)
+    expect((await sh('n2', 'ip -o link show dev to-n1')).stdout).toMatch(/mtu 9000/)
+    expect((await sh('n1', 'cat /proc/sys/net/ipv6/conf/to-n2/disable_ipv6')).stdout.trim()).toBe('1')
+    expect((await ouro('lab', 'name', 'tjumbo', '--on', 'n2', '--lab', two)).code).toBe(0)
+    const server = new OuroProcess(['lab', 'exec', 'n2', '--lab', two, '--', process.execPath, RUN, 'ping', '--listen', 'tjumbo'], env)
+    try {
+      await server.waitFor(/ping server started/i)
+      const r = await ouro('lab', 'exec', 'n1', '--lab', two, '--', process.execPath, RUN, 'ping', 'tjumbo', '-c', '3', '-i', '20', '--json')
+      expect(r.code, r.stderr).toBe(0)
+      const result = JSON.parse(r.stdout)
+      expect(result.received).toBe(3)
+    } finally {
+      await server.stop()
+    }
+    expect((await ouro('lab', 'down', '--lab', two)).code).toBe(0)
+    expect(netnsOf(two)).toEqual([])
+  }, 90_000)
+})

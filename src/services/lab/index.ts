@@ -101,7 +101,12 @@ async function addLink(host: LabHost, state: LabState, link: {a: string; b: stri
     // No IP: Ouroboros runs on the Ethernet frames, and IPv6 would send its own (router solicitations).
     await run([ip, 'netns', 'exec', ns(here), 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`], {what: `disabling IPv6 on ${here}'s ${dev}`})
     await run([ip, '-n', ns(here), 'link', 'set', dev, 'up'], {what: `bringing up ${here}'s ${dev}`})
-    if (netem.length) await run([host.tools.tc!, '-n', ns(here), 'qdisc', 'add', 'dev', dev, 'root', 'netem', ...netem], {what: `adding netem (${spec.link}) on ${here}'s ${dev}`})
+    if (netem.length) {
+      await run([host.tools.tc!, '-n', ns(here), 'qdisc', 'add', 'dev', dev, 'root', 'netem', ...netem], {what: `adding netem (${spec.link}) on ${here}'s ${dev}`}).catch((err: Error) => {
+        if (!/qdisc kind is unknown/.test(err.message)) throw err
+        throw new OuroError('ENOTSUP', `--link needs tc netem, which this kernel does not have (module sch_netem); load it, or build the lab without --link`)
+      })
+    }
   }
 }
 
