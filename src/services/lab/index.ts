@@ -22,6 +22,8 @@ export type Progress = (line: string) => void
 
 /** How long a registration may take to reach another node's directory. */
 const NAME_SPREAD_MS = 5000
+/** 0.23's DHT replication factor k. */
+const DHT_K = 8
 
 /** How many times `up` builds the lab before it gives up. */
 const BUILD_TRIES = 5
@@ -174,10 +176,13 @@ export async function labName(lab: string, name: string, on: string): Promise<La
     const names = await listNames(host, node)
     if (!names.includes(name)) await irm(host, node, ['name', 'create', name], `creating name ${name}`)
   }
-  // The DHT stores a registration on the members closest to the name; one that reached none (its
-  // node's DHT had no contacts yet) stays with the server and is never republished, so register again.
+  // The DHT stores a registration on the members closest to the name; one that missed some (the
+  // server's DHT had too few contacts, or no route to them yet) is never republished to them in
+  // the next 15 minutes, and they cannot resolve it: so register again.
   const layer = state.spec.layer
-  const spread = (): boolean => state.nodes.some((n) => n !== server && dhtHolds(n, layer, name))
+  // A store reaches the k (8) members closest to the name: in a lab of up to 9 nodes, all others.
+  const others = state.nodes.filter((n) => n !== server)
+  const spread = (): boolean => (others.length <= DHT_K ? others.every : others.some).call(others, (n: NodeState) => dhtHolds(n, layer, name))
   for (let attempt = 1; ; attempt++) {
     await irm(host, server, ['name', 'register', name, 'layer', layer], `registering ${name} in ${layer}`)
     const ok = await until(spread, NAME_SPREAD_MS, () => new Error('not spread'), 100).then(
@@ -185,7 +190,7 @@ export async function labName(lab: string, name: string, on: string): Promise<La
       () => false,
     )
     if (ok) break
-    if (attempt >= 3) throw new OuroError('ETIMEDOUT', `"${name}" is registered on ${on}, but the directory (DHT) of ${layer} kept it there: other nodes cannot resolve it; see \`ouro lab status\``)
+    if (attempt >= 3) throw new OuroError('ETIMEDOUT', `"${name}" is registered on ${on}, but the directory (DHT) of ${layer} did not take it to ${others.filter((n) => !dhtHolds(n, layer, name)).map((n) => n.name).join(', ')}: those nodes cannot resolve it; see \`ouro lab status\``)
     await irm(host, server, ['name', 'unregister', name, 'layer', layer], `unregistering ${name} from ${layer}`)
   }
   state.names = [...state.names.filter((n) => n.name !== name), {name, on}]

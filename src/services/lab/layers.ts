@@ -132,6 +132,11 @@ async function again<T>(step: () => Promise<T>, tries = 3): Promise<T> {
 
 /** PFF recalculation interval the lab bootstraps its layer with, s (0.23's default is 4). */
 export const LS_RECALC_S = 1
+/**
+ * How long after the last link-state update every node's forwarding table is recomputed. Members
+ * may keep 0.23's default interval of 4 s (enrollment does not show which they took), so: 4.5 s.
+ */
+const PFF_SETTLE_MS = 4500
 
 /** Where a node's unicast IPCP shows its RIB (through the node's mount namespace). */
 export function ribDir(node: NodeState, layer: string): string {
@@ -150,7 +155,7 @@ export function dhtHolds(node: NodeState, layer: string, name: string): boolean 
 
 /**
  * Waits until every node's link-state database holds both directions of every link, then one PFF
- * recalculation more: the forwarding table itself is not readable (0.23's IPCP crashes when its
+ * recalculation interval more: the forwarding table itself is not readable (0.23's IPCP crashes when its
  * dt.* RIB directory is listed), so that last step is a bounded wait, not an observation.
  */
 async function routed(state: LabState): Promise<void> {
@@ -169,5 +174,5 @@ async function routed(state: LabState): Promise<void> {
     () => new OuroError('EIPCP', `routing in ${state.spec.layer} did not converge within 20 s (link-state entries per node: ${state.nodes.map((n) => `${n.name} ${count(n)}/${want}`).join(', ')})`),
     100,
   )
-  await new Promise((r) => setTimeout(r, LS_RECALC_S * 1500))
+  await new Promise((r) => setTimeout(r, PFF_SETTLE_MS))
 }
