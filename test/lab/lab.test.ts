@@ -1,5 +1,5 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {labUnavailable, type LabState} from '../../src/services/lab/index.js'
 import {OuroProcess, RUN, runOuro, testEnv, type Result} from '../helpers/cli.js'
@@ -187,6 +187,17 @@ describe.skipIf(skip)('ouro lab: what a failed or killed up leaves', () => {
     expect(netnsOf(killed).length).toBe(2)
     const down = await ouro('lab', 'down', '--lab', killed)
     expect(down.code, down.stderr).toBe(0)
+    expect(leftovers(killed, pids)).toEqual([])
+  }, 90_000)
+
+  it('down without the state file still ends the nodes it finds by namespace name', async () => {
+    const up = await ouro('lab', 'up', '--lab', killed, '--nodes', '2')
+    expect(up.code, up.stderr).toBe(0)
+    const pids = state(killed).nodes.flatMap((n) => [n.initPid!, n.supPid!])
+    rmSync(`${env.OURO_RUNTIME_DIR}/lab/${killed}.json`)
+    const down = await ouro('lab', 'down', '--lab', killed)
+    expect(down.code, down.stderr).toBe(0)
+    expect(down.stdout).toMatch(/stopped a node no state knew of/)
     expect(leftovers(killed, pids)).toEqual([])
   }, 90_000)
 

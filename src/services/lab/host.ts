@@ -93,6 +93,19 @@ export function isAlive(pid: number | undefined, start: string | undefined): boo
   }
 }
 
+/** The init's $0: how `down` recognises a node's init among a namespace's processes. */
+export const NODE_INIT_TAG = 'ouro-lab-init'
+
+/** True when `pid` is a lab node's init (the shell `ouro lab` starts as pid 1 of a node). */
+export function isNodeInit(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    return argv[0] === '/bin/sh' && argv.includes(NODE_INIT_TAG)
+  } catch {
+    return false
+  }
+}
+
 /** The pids of a process's children. */
 export function childrenOf(pid: number): number[] {
   try {

@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync, rmdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {OuroError, parseLink} from '../../core/index.js'
-import {isAlive, labHost, run, until, type LabHost} from './host.js'
+import {isAlive, isNodeInit, labHost, run, startTime, until, type LabHost} from './host.js'
 import {buildLayers, dhtHolds} from './layers.js'
 import {inNode, irm, lastLogLine, NODE_MOUNTS, startNode, stopNode} from './node.js'
 import {DEFAULT_LAB, naming, netemArgs, type LabSpec} from './spec.js'
@@ -137,6 +137,12 @@ export async function labDown(name: string): Promise<DownResult> {
   const netns = new Set(listed.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix)))
   for (const node of state?.nodes ?? []) if (existsSync(path.join('/run/netns', node.netns))) netns.add(node.netns)
   for (const ns of [...netns].sort()) {
+    // A node no state file knows of (its state was removed, or lives in another runtime dir) still
+    // has its init in there: end it, which ends the node, before the namespace loses its name.
+    const inside = await run([host.tools.ip!, 'netns', 'pids', ns], {what: `listing the processes in ${ns}`}).catch(() => '')
+    const inits = inside.split(/\s+/).filter(Boolean).map(Number).filter(isNodeInit)
+    for (const pid of inits) await stopNode({name: ns, netns: ns, log: '', initPid: pid, initStart: startTime(pid)})
+    if (inits.length) removed.push(`${ns}: stopped a node no state knew of (init pid ${inits.join(', ')})`)
     await run([host.tools.ip!, 'netns', 'del', ns], {what: `removing network namespace ${ns}`, errno: 'EBUSY'})
     removed.push(`namespace ${ns} and its links`)
   }

@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {closeSync, existsSync, openSync, readFileSync} from 'node:fs'
 import {OuroError} from '../../core/index.js'
-import {childrenOf, isAlive, run, startTime, until, type LabHost, type RunOptions} from './host.js'
+import {childrenOf, isAlive, NODE_INIT_TAG, run, startTime, until, type LabHost, type RunOptions} from './host.js'
 import {writeState, type LabState, type NodeState} from './state.js'
 
 /**
@@ -52,7 +52,7 @@ export async function startNode(host: LabHost, state: LabState, node: NodeState)
   const log = openSync(node.log, 'a')
   const child = spawn(
     host.tools.ip!,
-    ['netns', 'exec', node.netns, host.tools.unshare!, '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', '--', '/bin/sh', '-c', INIT, 'ouro-lab-init', host.tools.irmd!],
+    ['netns', 'exec', node.netns, host.tools.unshare!, '--mount', '--pid', '--fork', '--mount-proc', '--propagation', 'private', '--', '/bin/sh', '-c', INIT, NODE_INIT_TAG, host.tools.irmd!],
     {detached: true, stdio: ['ignore', log, log]},
   )
   closeSync(log)
