@@ -10,7 +10,7 @@ import {perfIO} from '../../src/services/perf/main-thread.js'
 import type {Flow} from '../../src/core/index.js'
 import {parseReceiverReport, receiverReport, receiverResult, sumDirection, type StreamOutcome} from '../../src/services/perf/results.js'
 import {streamDirections} from '../../src/services/perf/client.js'
-import {CtlType, DATA_HEADER_SIZE, DataStamper, dataSentNs, dataSeq, decodeControl, encodeControl, isControl} from '../../src/services/perf/wire.js'
+import {CONTROL_SDU_MAX, ControlAssembler, CtlType, DATA_HEADER_SIZE, DataStamper, dataSentNs, dataSeq, decodeControl, encodeControl, isControl} from '../../src/services/perf/wire.js'
 import {formatPerfEnd, formatPerfInterval, formatPerfServerEvent, formatRateFlag} from '../../src/output/perf.js'
 
 describe('clock', () => {
@@ -170,7 +170,9 @@ describe('wire format', () => {
   })
 
   it('control messages round-trip; malformed ones are refused', () => {
-    const msg = encodeControl(CtlType.End, {packets: 5, bytes: 700})
+    const sdus = encodeControl(CtlType.End, {packets: 5, bytes: 700})
+    expect(sdus).toHaveLength(1)
+    const msg = sdus[0]!
     expect(isControl(msg)).toBe(true)
     expect(decodeControl(msg)).toEqual({type: CtlType.End, body: {packets: 5, bytes: 700}})
     const bad = msg.slice()
@@ -178,6 +180,46 @@ describe('wire format', () => {
     expect(() => decodeControl(bad)).toThrow(/version 99/)
     const junk = msg.slice(0, 14)
     expect(() => decodeControl(junk)).toThrow(/malformed/)
+  })
+
+  it('final counts with a full latency histogram go in SDUs a 1500-byte path carries, and come back whole', () => {
+    const h = new LatencyHistogram()
+    for (let ns = 1; ns < 4e9; ns *= 1.01) h.record(ns) // every bucket from 1 ns to 4 s
+    const body = {packets: 1e9, bytes: 1.4e12, histogram: h.toData()}
+    const sdus = encodeControl(CtlType.Result, body)
+    expect(sdus.length).toBeGreaterThan(1)
+    for (const sdu of sdus) {
+      expect(sdu.length).toBeLessThanOrEqual(CONTROL_SDU_MAX)
+      expect(isControl(sdu)).toBe(true)
+    }
+    expect(() => decodeControl(sdus[0]!)).toThrow(/fragment/)
+    // Out of order, one repeated: the message is whole once its last fragment arrives.
+    const a = new ControlAssembler()
+    const order = [...sdus.keys()].reverse()
+    const got = [...order.slice(0, 2), ...order].map((i) => a.push(sdus[i]!))
+    expect(got.filter((c) => c !== undefined)).toEqual([{type: CtlType.Result, body}])
+  })
+
+  it('a message with a lost fragment is completed by its repetition, never mixed with another', () => {
+    const older = encodeControl(CtlType.Result, {pad: 'a'.repeat(3000)})
+    const newer = encodeControl(CtlType.Result, {pad: 'b'.repeat(3000)})
+    expect(older.length).toBe(newer.length)
+    const a = new ControlAssembler()
+    // older loses its last fragment; newer's fragments interleave with older's first ones.
+    expect(a.push(older[0]!)).toBeUndefined()
+    expect(a.push(newer[0]!)).toBeUndefined()
+    const got = [...older.slice(1, -1), ...newer.slice(1)].map((sdu) => a.push(sdu))
+    expect(got.filter((c) => c !== undefined)).toEqual([])
+    // Only a full repetition of one message completes it.
+    const done = newer.map((sdu) => a.push(sdu)).filter((c) => c !== undefined)
+    expect(done).toEqual([{type: CtlType.Result, body: {pad: 'b'.repeat(3000)}}])
+  })
+
+  it('a small message is one SDU, as version 1 sent it', () => {
+    const [sdu] = encodeControl(CtlType.Ack, {ok: true})
+    expect(new ControlAssembler().push(sdu!)).toEqual({type: CtlType.Ack, body: {ok: true}})
+    expect(sdu![10]).toBe(0)
+    expect(sdu![11]).toBe(0)
   })
 })
 

@@ -3,7 +3,7 @@ import {isOuroError, OuroError, SYNC_SLICE_MS, type Flow} from '../../core/index
 import {HOLD_MS, monoNs} from './clock.js'
 import type {ReceiveTracker} from './counters.js'
 import {perfIO} from './main-thread.js'
-import {decodeControl, encodeControl, isControl, type Control, type CtlType} from './wire.js'
+import {ControlAssembler, encodeControl, isControl, type Control, type CtlType} from './wire.js'
 
 /** How often an unanswered control message is sent again (control messages may be lost on raw flows). */
 export const RETRY_MS = 200
@@ -78,6 +78,7 @@ export class PerfSession {
 
   async #loop(): Promise<void> {
     const flow = this.flow
+    const assembler = new ControlAssembler()
     const rxBuf = new Uint8Array(flow.maxSduSize)
     const sync = flow.syncIO
     const spin = new SpinPolicy()
@@ -118,12 +119,13 @@ export class PerfSession {
         else this.stray++
         continue
       }
-      let c: Control
+      let c: Control | undefined
       try {
-        c = decodeControl(sdu)
+        c = assembler.push(sdu)
       } catch {
         continue // not for us: dropped, as malformed datagrams are
       }
+      if (!c) continue // a fragment of a message still under way
       const waiter = this.#waiters.get(c.type)
       if (waiter) {
         this.#waiters.delete(c.type)
@@ -141,7 +143,7 @@ export class PerfSession {
   /** Sends a control message; failures (flow down) are left to the read loop to report. */
   async send(type: CtlType, body: object = {}): Promise<void> {
     try {
-      await this.flow.write(encodeControl(type, body))
+      for (const sdu of encodeControl(type, body)) await this.flow.write(sdu)
     } catch (err) {
       if (!isOuroError(err, 'EFLOWDOWN') && !isOuroError(err, 'ENOTALLOC') && !isOuroError(err, 'EFLOWPEER')) throw err
     }
@@ -167,7 +169,10 @@ export class PerfSession {
       const onEnd = (err: Error): void =>
         finish(isOuroError(err, 'EFLOWDOWN') ? new OuroError('EFLOWDOWN', `the peer left before ${what}`) : err)
       const write = (): void => {
-        this.flow.write(message).catch(() => undefined) // a failed write ends the read loop too
+        // A failed write ends the read loop too.
+        void (async () => {
+          for (const sdu of message) await this.flow.write(sdu)
+        })().catch(() => undefined)
       }
       this.#waiters.set(expect, (c) => finish(undefined, c))
       this.#endWaiters.add(onEnd)
