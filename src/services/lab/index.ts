@@ -161,12 +161,16 @@ export async function labDown(name: string): Promise<DownResult> {
 /**
  * argv running `argv` inside a node of lab `lab`, and the environment to run it with: OURO_LAYERS
  * names the lab's unicast layer, so an ouro server there registers its name in that layer only (in
- * a link's eth layer too, a client next to it would reach it over that one link, not the layer).
+ * a link's eth layer too, a client next to it would reach it over that one link, not the layer), and
+ * OURO_IRM_SOCKET is dropped, since it names the host's IRMd.
  */
 export function labExec(lab: string, node: string, argv: readonly string[]): {argv: string[]; env: NodeJS.ProcessEnv} {
   const host = labHost()
   const state = requireState(lab)
-  return {argv: inNode(host, requireNode(state, node), argv), env: {...process.env, OURO_LAYERS: state.spec.layer}}
+  const env: NodeJS.ProcessEnv = {...process.env, OURO_LAYERS: state.spec.layer}
+  // The node's IRMd listens at the default path in the node's own /run/ouroboros.
+  delete env.OURO_IRM_SOCKET
+  return {argv: inNode(host, requireNode(state, node), argv), env}
 }
 
 /**
