@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process'
+import {constants} from 'node:os'
 import {OuroError} from '../../core/index.js'
-import {childrenOf} from './host.js'
+import {childrenOf, signal} from './host.js'
 import {labExec} from './index.js'
 
 /**
@@ -29,21 +30,9 @@ export function runInNode(lab: string, node: string, command: readonly string[])
       restore()
       reject(new OuroError('ENOENT', `cannot run ${command[0]} in ${node}: ${err.message}`))
     })
-    child.once('exit', (code, signal) => {
+    child.once('exit', (code, sig) => {
       restore()
-      resolve(code ?? 128 + (signal ? signalNumber(signal) : 0))
+      resolve(code ?? 128 + (sig ? constants.signals[sig] : 0))
     })
   })
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    // gone already
-  }
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return ({SIGINT: 2, SIGKILL: 9, SIGTERM: 15} as Record<string, number>)[signal] ?? 1
 }

@@ -65,10 +65,20 @@ export function run(argv: readonly string[], opts: RunOptions): Promise<string> 
   })
 }
 
-function lastLine(text: string): string {
+/** The last line of `text` with letters in it (and matching `pattern`, when given), colours removed. */
+export function lastLine(text: string, pattern?: RegExp): string {
   // eslint-disable-next-line no-control-regex
-  const lines = text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter((l) => /[a-z]/i.test(l) && (!pattern || pattern.test(l)))
   return lines.at(-1) ?? ''
+}
+
+/** Sends `sig` to `pid`, which may be gone already. */
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // already gone
+  }
 }
 
 /** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or undefined when it is gone. */

@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {closeSync, existsSync, openSync, readFileSync} from 'node:fs'
 import {OuroError} from '../../core/index.js'
-import {childrenOf, isAlive, NODE_INIT_TAG, run, startTime, until, type LabHost, type RunOptions} from './host.js'
+import {childrenOf, isAlive, lastLine, NODE_INIT_TAG, run, signal, startTime, until, type LabHost, type RunOptions} from './host.js'
 import {writeState, type LabState, type NodeState} from './state.js'
 
 /**
@@ -101,18 +101,7 @@ export async function stopNode(node: NodeState): Promise<void> {
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig)
-  } catch {
-    // already gone
-  }
-}
-
 /** The last line of a node's log with letters in it (matching `pattern`, when given), colours removed. */
 export function lastLogLine(file: string, pattern?: RegExp): string {
-  if (!existsSync(file)) return ''
-  // eslint-disable-next-line no-control-regex
-  const lines = readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter((l) => /[a-z]/i.test(l) && (!pattern || pattern.test(l)))
-  return lines.at(-1) ?? ''
+  return existsSync(file) ? lastLine(readFileSync(file, 'utf8'), pattern) : ''
 }
