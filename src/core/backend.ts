@@ -80,6 +80,11 @@ export interface Endpoint {
   readNow?(busy: boolean, into: Uint8Array | undefined, timeoutMs: number): Uint8Array | undefined
   /** Returns a flow read with readNow() to event-driven operation (before waiting for its events). */
   resumeEvents?(): void
+  /**
+   * False while readNow() and sendNow() cannot do the flow's I/O on the calling thread (its
+   * packets move through the event loop): they then only take and give what is ready.
+   */
+  readonly syncIO?: boolean
   rxQueueLen(): number
   txQueueLen(): number
   /** Marks the flow down (true) or up (false) and tells the peer (FLOW_DOWN / FLOW_UP there). */

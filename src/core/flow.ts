@@ -259,7 +259,7 @@ export class Flow extends EventEmitter {
    */
   get syncIO(): boolean {
     const ep = this.#live()
-    return ep.readNow !== undefined && ep.sendNow !== undefined
+    return ep.readNow !== undefined && ep.sendNow !== undefined && ep.syncIO !== false
   }
 
   #readable(): Endpoint {

@@ -318,13 +318,13 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
   }, 30_000)
 
-  it('--loopback with a reliable QoS is refused at once in one line: 0.23 connects the two processes directly, where its FRCT stalls', async () => {
+  it('--loopback --qos loss=0,cypher=256 (the headline) runs ouro FRCT and ouro-aead over a raw flow: zero loss, encrypted', async () => {
     const result = await runOuro(['perf', '--loopback', '--qos', 'loss=0,cypher=256', '--duration', '1', '--json'], {...env, OURO_BACKEND: 'native'})
-    expect(result.code).not.toBe(0)
-    expect(result.stdout).toBe('')
-    const lines = result.stderr.trim().split('\n')
-    expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^ouro perf: qos raw,loss=0,cypher=256 .*directly.*FRCT.*--backend embedded.*\[ENOTSUP\]$/)
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const doc = parsePerf(result.stdout)
+    expect(doc.start.test).toMatchObject({reliable: true, protection: 'ouro-aead'})
+    checkDirection(doc.end.clientToServer, true)
   }, 30_000)
 
   it('--bidir sends both ways at once, each process sending and receiving on its main thread', async () => {

@@ -1,14 +1,14 @@
 import {describe, expect, it} from 'vitest'
 import {OpenResult} from '../../src/core/embedded/crypto.js'
-import {acceptHello, ACCEPT_SIZE, AEAD_MAGIC, AEAD_OVERHEAD, AeadInitiator, HELLO_SIZE, parseHandshake, type SduCipher} from '../../src/core/native/aead.js'
+import {acceptHello, ACCEPT_SIZE, AEAD_MAGIC, AEAD_OVERHEAD, AeadInitiator, FlowMode, HELLO_SIZE, parseHandshake, type SduCipher} from '../../src/core/native/aead.js'
 
 /** Both ends of a completed handshake: [allocator, acceptor]. */
 function pair(cypher: 128 | 192 | 256 = 256): [SduCipher, SduCipher] {
   const init = new AeadInitiator(cypher)
   const accepted = acceptHello(init.hello)!
-  const cipher = init.complete(accepted.reply)
-  if (typeof cipher === 'string') throw new Error(cipher)
-  return [cipher, accepted.cipher]
+  const done = init.complete(accepted.reply)
+  if (typeof done === 'string') throw new Error(done)
+  return [done.cipher!, accepted.cipher!]
 }
 
 function sealed(c: SduCipher, text: string): Buffer {
@@ -67,10 +67,10 @@ describe('ouro-aead handshake and sealing (no IRMd needed)', () => {
     const init = new AeadInitiator(256)
     expect(parseHandshake(init.hello, init.hello.length)).toMatchObject({cypher: 256})
     expect(parseHandshake(init.hello, init.hello.length - 1)).toBeUndefined()
-    const v2 = Buffer.from(init.hello)
-    v2[AEAD_MAGIC.length] = 2
-    expect(parseHandshake(v2, v2.length)).toBeUndefined()
-    expect(acceptHello(v2)).toBeUndefined()
+    const v1 = Buffer.from(init.hello)
+    v1[AEAD_MAGIC.length] = 1
+    expect(parseHandshake(v1, v1.length)).toBeUndefined()
+    expect(acceptHello(v1)).toBeUndefined()
     const [a] = pair()
     for (let len = 0; len < 60; len++) {
       const sdu = sealed(a, 'y'.repeat(len))
@@ -79,5 +79,30 @@ describe('ouro-aead handshake and sealing (no IRMd needed)', () => {
     }
     const data = Buffer.alloc(HELLO_SIZE, 0x41)
     expect(parseHandshake(data, data.length)).toBeUndefined()
+  })
+
+  it('agrees on ouro FRCT, with or without a cypher, and refuses a mode or cypher the peer did not ask for', () => {
+    for (const cypher of [0, 256] as const) {
+      for (const mode of [FlowMode.InOrder, FlowMode.Reliable]) {
+        const init = new AeadInitiator(cypher, mode)
+        expect(init.hello.length).toBe(HELLO_SIZE)
+        const accepted = acceptHello(init.hello)!
+        expect(accepted).toMatchObject({cypher, mode})
+        expect(accepted.reply.length).toBe(cypher === 0 ? HELLO_SIZE : ACCEPT_SIZE)
+        const done = init.complete(accepted.reply)
+        if (typeof done === 'string') throw new Error(done)
+        expect(done.cipher === undefined).toBe(cypher === 0)
+      }
+    }
+    const reliable = new AeadInitiator(0, FlowMode.Reliable)
+    expect(reliable.complete(acceptHello(new AeadInitiator(0, FlowMode.InOrder).hello)!.reply)).toMatch(/flow mode 1, not 2/)
+    expect(reliable.complete(acceptHello(new AeadInitiator(128, FlowMode.Reliable).hello)!.reply)).toMatch(/cypher=128, not 0/)
+    // Nothing to agree on: a plain flow never sends a handshake, and one that says so is data.
+    const nothing = Buffer.from(reliable.hello)
+    nothing[AEAD_MAGIC.length + 4] = FlowMode.Plain
+    expect(parseHandshake(nothing, nothing.length)).toBeUndefined()
+    const unknown = Buffer.from(reliable.hello)
+    unknown[AEAD_MAGIC.length + 4] = 3
+    expect(parseHandshake(unknown, unknown.length)).toBeUndefined()
   })
 })

@@ -46,8 +46,9 @@ describe.skipIf(nativeSkip !== undefined)('native flows encrypted by ouro (ouro-
     ep.send(hs.hello, () => {})
     const accept = await nextSdu(ep)
     expect(parseHandshake(accept, accept.length)).toMatchObject({cypher: 128})
-    const cipher = hs.complete(Buffer.from(accept))
-    if (typeof cipher === 'string') throw new Error(cipher)
+    const done = hs.complete(Buffer.from(accept))
+    if (typeof done === 'string') throw new Error(done)
+    const cipher = done.cipher!
     const seal = (text: string | Buffer): Buffer => {
       const n = cipher.seal(Buffer.from(text))
       return Buffer.from(cipher.tx.subarray(0, n))
@@ -69,11 +70,30 @@ describe.skipIf(nativeSkip !== undefined)('native flows encrypted by ouro (ouro-
     expect(Buffer.from(cipher.open(next, next.length) as Buffer).toString()).toBe('after')
   })
 
-  it('refuses a reliable flow that 0.23 connects directly on this node, at once and in one line (its FRCT stalls there)', async () => {
-    const err = await echo.backend.alloc(echo.name, QoS.data, {timeoutMs: 10_000}).catch((e: unknown) => e)
-    expect(err).toMatchObject({errnoName: 'ENOTSUP'})
-    expect((err as Error).message).toMatch(/connects two processes on one node directly .*FRCT.*raw flows.*--backend embedded/)
-    expect((err as Error).message).not.toContain('\n')
+  it('a reliable, encrypted flow on this node runs ouro FRCT over a raw flow: every SDU back, in order', async () => {
+    const ep = await alloc(QoS.data.with({cypher: 256}))
+    expect(ep.protection).toBe('ouro-aead')
+    expect(ep.qos).toMatchObject({inOrder: 1, loss: 0, cypher: 256})
+    // 0.23 carries it raw (its own FRCT stalls between two processes of one node).
+    expect((ep as unknown as {libInOrder: boolean}).libInOrder).toBe(false)
+    const n = 3000
+    let sent = 0
+    const got: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      const pump = (): void => {
+        try {
+          while (sent < n && ep.send(Buffer.from(`sdu ${sent}`), () => {})) sent++
+          for (let sdu = ep.readSdu(); sdu; sdu = ep.readSdu()) got.push(Buffer.from(sdu).toString())
+          if (got.length === n) resolve()
+        } catch (err) {
+          reject(err as Error)
+        }
+      }
+      ep.onEvent = pump
+      pump()
+    })
+    expect(got).toEqual(Array.from({length: n}, (_, i) => `sdu ${i}`))
+    expect(ep.stats().frct).toBeDefined()
   })
 })
 
@@ -92,7 +112,7 @@ describe.skipIf(nativeSkip !== undefined || !oecho || !ocbr)('ouro-aead towards 
 
   for (const [tool, why] of [
     ['oecho', /sent the handshake back unchanged: it echoes, and is not an ouro process/],
-    ['ocbr', /(no answer to ouro's key exchange within 2 s|the peer closed the flow instead of answering it): .*not an ouro process/],
+    ['ocbr', /(no answer to ouro's handshake within 2 s|the peer closed the flow instead of answering ouro's handshake): .*not an ouro process/],
   ] as const) {
     it(`cypher=256 to the stock ${tool} -l fails with one ECRYPT line, never a plain flow`, async () => {
       const name = uniqueName(`ouro-aead-${tool}`)
@@ -111,4 +131,17 @@ describe.skipIf(nativeSkip !== undefined || !oecho || !ocbr)('ouro-aead towards 
       }
     }, 30_000)
   }
+
+  it('a reliable flow to the stock oecho -l falls back to 0.23\'s FRCT, which this node refuses at once in one line (it stalls there)', async () => {
+    const name = uniqueName('ouro-frct-oecho')
+    const server = await serveStock(oecho!, ['-l'], name)
+    try {
+      const err = await backend.alloc(name, QoS.data, {timeoutMs: 10_000}).catch((e: unknown) => e)
+      expect(err).toMatchObject({errnoName: 'ENOTSUP'})
+      expect((err as Error).message).toMatch(/not an ouro process.*connects two processes on one node directly.*FRCT.*raw flows.*--backend embedded/)
+      expect((err as Error).message).not.toContain('\n')
+    } finally {
+      await server.stop()
+    }
+  }, 30_000)
 })

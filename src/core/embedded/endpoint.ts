@@ -29,7 +29,7 @@ export const RxResult = {Ok: 0, Malformed: 1, Auth: 2, Replay: 3} as const
 export const RX_QUEUE_MAX = 1024
 
 /** A FIFO of SDUs without the O(n) cost of Array.shift. */
-class SduQueue {
+export class SduQueue {
   #items: Uint8Array[] = []
   #head = 0
 

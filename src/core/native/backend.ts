@@ -11,6 +11,7 @@ import {OuroError} from '../errors.js'
 import {QoS, type QoSSpec} from '../qos.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
 import {encConfPath} from './crypt.js'
+import {FlowMode} from './aead.js'
 import {BASE_FLAGS, NativeEndpoint, type EndpointHost} from './endpoint.js'
 import {
   bindProcess,
@@ -38,7 +39,7 @@ const EPERM = 1
 const EBADF = 9
 /** What flow_alloc/flow_join do without a timeout in 0.23 (IRMd FLOW_ALLOC_TIMEOUT): made explicit. */
 const ALLOC_DEFAULT_MS = 20_000
-/** Longest wait for the peer's answer to ouro-aead's HELLO (see aead.ts): a peer that is not ouro never answers. */
+/** Longest wait for the peer's answer to ouro's HELLO (see aead.ts): a peer that is not ouro never answers. */
 const HANDSHAKE_MS = 2000
 /** Shortest, even when the allocation's own timeout is nearly spent. */
 const HANDSHAKE_MIN_MS = 500
@@ -63,6 +64,11 @@ export interface NativeOptions {
    * instead of refusing them (see directFrctRefused); they stall, so only to test what follows.
    */
   directFrct?: boolean
+  /**
+   * In-order flows run 0.23's own FRCT, as stock tools' flows do, instead of ouro FRCT over a raw
+   * flow (see frct-flow.ts); ouro falls back to it by itself towards peers that are not ouro.
+   */
+  libFrct?: boolean
 }
 
 interface Binding {
@@ -177,7 +183,7 @@ export class NativeBackend implements Backend, EndpointHost {
     const until = performance.now() + EXIT_DEALLOC_MS
     for (const ep of this.#flows) {
       if (performance.now() >= until) break
-      if (ep.closed || ep.qos.inOrder === 1 || fccntl.queueLen(ep.id, FCCNTL.FLOWGTXQLEN) !== 0) continue
+      if (ep.closed || ep.libInOrder || fccntl.queueLen(ep.id, FCCNTL.FLOWGTXQLEN) !== 0) continue
       fccntl.setFlags(ep.id, BASE_FLAGS | FLOWF.DOWN) // as #teardown tells the peer
       dev.flow_dealloc(ep.id)
     }
@@ -214,10 +220,34 @@ export class NativeBackend implements Backend, EndpointHost {
     void callAsync(this.lib.dev.flow_dealloc, [fd], this.#opts.deallocTimeoutMs ?? 3000, 'flow_dealloc').catch(() => {})
   }
 
+  /**
+   * In-order flows between ouro processes run ouro FRCT over a raw flow (0.23's own FRCT stalls on
+   * one node and crashes IPCPs across nodes, see frct-flow.ts); a peer that does not answer ouro's
+   * handshake gets 0.23's FRCT instead, as stock tools use it, unless the flow is encrypted (ouro
+   * encrypts only towards ouro: ECRYPT).
+   */
   async alloc(name: string, qos: QoSSpec, opts: WaitOptions): Promise<Endpoint> {
     this.#checkOpen(`allocating a flow to "${name}"`)
     const timeoutMs = opts.timeoutMs ?? ALLOC_DEFAULT_MS
     const started = performance.now()
+    if (qos.inOrder === 0 || this.#opts.libFrct || this.#opts.directFrct) return this.#alloc(name, qos, opts, timeoutMs, started)
+    const ep = await this.#alloc(name, qos.with({inOrder: 0, loss: 1, maxGap: 0}), opts, timeoutMs, started, false)
+    const mode = qos.loss === 0 ? FlowMode.Reliable : FlowMode.InOrder
+    const why = await ep.negotiate({cypher: qos.cypher, mode}, qos, this.#handshakeMs(timeoutMs, started))
+    if (why === undefined) return ep
+    void ep.dealloc()
+    if (qos.cypher !== 0) throw cryptRefused(name, qos.cypher, why)
+    const left = timeoutMs - (performance.now() - started)
+    if (left <= 0) throw new OuroError('ETIMEDOUT', `allocating a flow to "${name}": no time left after ouro's handshake (${why})`)
+    return this.#alloc(name, qos, {...opts, timeoutMs: left}, left, performance.now())
+  }
+
+  #handshakeMs(timeoutMs: number, started: number): number {
+    return Math.max(HANDSHAKE_MIN_MS, Math.min(HANDSHAKE_MS, timeoutMs - (performance.now() - started)))
+  }
+
+  /** flow_alloc with `qos` as given; `negotiate` false leaves ouro's handshake to the caller. */
+  async #alloc(name: string, qos: QoSSpec, opts: WaitOptions, timeoutMs: number, started: number, negotiate = true): Promise<NativeEndpoint> {
     const checkDirect = qos.inOrder === 1 && !this.#opts.directFrct
     const ipcps = checkDirect ? new Set((await listIpcps(this.lib)).map((i) => i.pid)) : undefined
     const before = checkDirect ? mappedRings() : undefined
@@ -238,15 +268,12 @@ export class NativeBackend implements Backend, EndpointHost {
       void ep.dealloc()
       throw directFrctRefused(name, qos, peer)
     }
-    if (qos.cypher === 0) return ep
+    if (qos.cypher === 0 || !negotiate) return ep
     // 0.23 cannot confirm its own encryption of a flow (see crypt.ts): ouro encrypts it itself.
-    try {
-      await ep.negotiate(qos.cypher, Math.max(HANDSHAKE_MIN_MS, Math.min(HANDSHAKE_MS, timeoutMs - (performance.now() - started))))
-    } catch (err) {
-      void ep.dealloc()
-      throw err
-    }
-    return ep
+    const why = await ep.negotiate({cypher: qos.cypher, mode: FlowMode.Plain}, qos, this.#handshakeMs(timeoutMs, started))
+    if (why === undefined) return ep
+    void ep.dealloc()
+    throw cryptRefused(name, qos.cypher, why)
   }
 
   async join(layer: string, opts: WaitOptions): Promise<Endpoint> {
@@ -505,7 +532,7 @@ export class NativeBackend implements Backend, EndpointHost {
       this.#abandoned.add(fd)
       return
     }
-    if (ep.qos.inOrder === 1 && (ep.undelivered || this.#refused.has(ep))) {
+    if (ep.libInOrder && (ep.undelivered || this.#refused.has(ep))) {
       // flow_dealloc reads what FRCT holds for delivery, and 0.23 crashes (SIGSEGV) on a packet
       // whose writer process has exited: the IRMd reclaims its blocks, and 0.23 raises no event
       // that would tell. Tell the peer, and leave the flow to the IRMd: the process ends without
@@ -514,11 +541,11 @@ export class NativeBackend implements Backend, EndpointHost {
       this.#abandoned.add(fd)
       return
     }
-    const reliable = ep.qos.inOrder === 1 && ep.qos.loss === 0
+    const reliable = ep.libInOrder && ep.qos.loss === 0
     // Reliable flows keep the ring up so FRCT can retransmit while lingering; others tell the peer now.
     if (!reliable || ep.peerGone) fccntl.setFlags(fd, BASE_FLAGS | FLOWF.DOWN)
     // 0.23 quirk: any FRCTSFLAGS clears LINGER: nothing to wait for once the peer is gone.
-    if (ep.peerGone && ep.qos.inOrder === 1) fccntl.setFrctFlags(fd, 0)
+    if (ep.peerGone && ep.libInOrder) fccntl.setFrctFlags(fd, 0)
     // flow_dealloc blocks, holding the library's lock, until the tx ring is empty: wait for that here.
     const bound = ep.peerGone ? 100 : (this.#opts.lingerMs ?? 2000)
     const deadline = performance.now() + bound
@@ -602,6 +629,11 @@ export class NativeBackend implements Backend, EndpointHost {
   }
 }
 
+/** Why an encrypted flow to `name` failed: the peer did not complete ouro-aead's handshake. */
+function cryptRefused(name: string, cypher: number, why: string): OuroError {
+  return new OuroError('ECRYPT', `cypher=${cypher} to "${name}": ${why}; ouro encrypts native flows itself between two ouro processes only`)
+}
+
 /**
  * Why an in-order flow that 0.23 connected directly to process `peer` of this node is refused.
  * 0.23's FRCT there stalls: ouro's reliable flows send nothing or reset within a second, and the
@@ -611,9 +643,9 @@ export class NativeBackend implements Backend, EndpointHost {
 function directFrctRefused(name: string, qos: QoSSpec, peer: number): OuroError {
   return new OuroError(
     'ENOTSUP',
-    `qos ${qos.toString()} to "${name}": Ouroboros 0.23 connects two processes on one node directly (here pid ${peer}), ` +
-      `and its reliable and in-order flows (FRCT) stall there; on this node use raw flows (cypher=N works: ouro encrypts them), ` +
-      `or --backend embedded, which carries every QoS here; across nodes, through an IPCP, reliable flows work`,
+    `qos ${qos.toString()} to "${name}": the peer (pid ${peer}, on this node) is not an ouro process, so the flow needs 0.23's own FRCT, ` +
+      `and 0.23 connects two processes on one node directly, where its reliable and in-order flows (FRCT) stall; ` +
+      `on this node use raw flows with such a peer, or --backend embedded; an ouro peer gets ouro's FRCT over a raw flow`,
   )
 }
 

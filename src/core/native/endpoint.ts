@@ -8,8 +8,9 @@ import {SYNC_SLICE_MS, WRITABLE, type Endpoint, type FlowRole, type FlowStats, t
 import {FEventType} from '../constants.js'
 import {OuroError} from '../errors.js'
 import type {Cypher, QoSSpec} from '../qos.js'
-import {acceptHello, AEAD_OVERHEAD, AeadInitiator, parseHandshake, SduCipher} from './aead.js'
+import {acceptHello, AEAD_OVERHEAD, AeadInitiator, FlowMode, parseHandshake, type Agreement, type SduCipher} from './aead.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
+import {FRCT_HEADER_SIZE, FRCT_LINGER_MS, FrctFlow} from './frct-flow.js'
 import type {NativeLib} from './load.js'
 import {toTimespec} from './marshal.js'
 import type {Reactor} from './reactor.js'
@@ -23,6 +24,7 @@ const RING_HIGH = 1000
 const RING_LOW = 512
 /** How long a writer facing a full tx ring polls it on every turn of the event loop (ms). */
 const SPIN_MS = 2
+const NOTHING = (): void => {}
 /** Flags every native flow runs with: read/write, no partial reads, never blocking the event loop. */
 export const BASE_FLAGS = FLOWF.RDWR | FLOWF.WNOPART | FLOWF.RNOPART | FLOWF.RNOBLOCK | FLOWF.WNOBLOCK
 /** What endpoints share with their backend. */
@@ -52,11 +54,21 @@ export class NativeEndpoint implements Endpoint {
   #sniff: boolean
   /** The HELLO this acceptor answered and its ACCEPT, sent again should the HELLO come again. */
   #handshake: {hello: Buffer; reply: Buffer} | undefined
+  /** Allocating side: the handshake completed (a repeated ACCEPT may still come). */
+  #negotiated = false
+  /** ouro FRCT over this raw flow, once the handshake agreed on it (see frct-flow.ts). */
+  #frct: FrctFlow | undefined
+  /** 0.23 runs its own FRCT on this flow (it was allocated or accepted in order). */
+  readonly libInOrder: boolean
+  /** An error the FRCT receive pump met, thrown by the next read once the queue is empty. */
+  #pumpError: Error | undefined
   onEvent: ((type: number) => void) | undefined
   readonly #host: EndpointHost
   #state: State = 'up'
   #downBySelf = false
   #closed: Promise<void> | undefined
+  /** Out of the reactor and handed to the backend's tear-down (after FRCT's linger, on FRCT flows). */
+  #released = false
   /** Writes left before the tx ring must be checked again. */
   #credit = 0
   /**
@@ -101,6 +113,7 @@ export class NativeEndpoint implements Endpoint {
     this.role = role
     this.#maxSdu = host.readBuf.length
     this.#sniff = role === 'accept'
+    this.libInOrder = qos.inOrder === 1
     this.#applyFlags(false)
     this.#watch()
   }
@@ -117,15 +130,20 @@ export class NativeEndpoint implements Endpoint {
     return this.#aead ? 'ouro-aead' : 'none'
   }
 
+  /** False once ouro FRCT runs the flow: its packets then move through the event loop. */
+  get syncIO(): boolean {
+    return this.#frct === undefined
+  }
+
   /**
-   * The allocating side of the ouro-aead handshake (see aead.ts), before the flow is handed out:
-   * HELLO, re-sent after 250, 500, 1000 ... ms, until the peer's first SDU answers it, or
-   * `timeoutMs` passed. Fails with ECRYPT saying why when the peer is not an ouro process.
+   * The allocating side of ouro's handshake (see aead.ts), before the flow is handed out: HELLO,
+   * re-sent after 250, 500, 1000 ... ms, until the peer's first SDU answers it, or `timeoutMs`
+   * passed. On success the flow runs what was agreed and reports `qos` (the QoS asked for); else
+   * the reason the peer is not taking part (it is not an ouro process).
    */
-  async negotiate(cypher: Cypher, timeoutMs: number): Promise<void> {
-    const init = new AeadInitiator(cypher)
-    const refused = (why: string): OuroError =>
-      new OuroError('ECRYPT', `cypher=${cypher} to "${this.name}": ${why}; ouro encrypts native flows itself between two ouro processes only`)
+  async negotiate(agreed: Agreement, qos: QoSSpec, timeoutMs: number): Promise<string | undefined> {
+    const init = new AeadInitiator(agreed.cypher, agreed.mode)
+    const refused = (why: string): string => why
     this.#sniff = false
     const deadline = performance.now() + timeoutMs
     let resendAt = 0
@@ -142,18 +160,20 @@ export class NativeEndpoint implements Endpoint {
         reply = this.readSdu()
       } catch (err) {
         if (err instanceof OuroError && (err.errnoName === 'EFLOWDOWN' || err.errnoName === 'EFLOWPEER')) {
-          throw refused('the peer closed the flow instead of answering ouro\'s key exchange: it is not an ouro process (such as ocbr)')
+          return refused('the peer closed the flow instead of answering ouro\'s handshake: it is not an ouro process (such as ocbr)')
         }
-        throw refused(`the flow failed during ouro's key exchange (${(err as Error).message})`)
+        return refused(`the flow failed during ouro's handshake (${(err as Error).message})`)
       }
       if (reply) {
         const result = init.complete(reply)
-        if (typeof result === 'string') throw refused(result)
-        this.#protect(result, cypher)
+        if (typeof result === 'string') return refused(result)
+        this.#negotiated = true
+        if (result.cipher) this.#protect(result.cipher, agreed.cypher)
+        if (agreed.mode !== FlowMode.Plain) this.#startFrct(agreed.mode, qos)
         this.#stats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0} // ACCEPT was not the application's
-        return
+        return undefined
       }
-      if (now >= deadline) throw refused(`no answer to ouro's key exchange within ${timeoutMs / 1000} s: the peer is not an ouro process (stock servers such as ocbr do not take part)`)
+      if (now >= deadline) return refused(`no answer to ouro's handshake within ${timeoutMs / 1000} s: the peer is not an ouro process (stock servers such as ocbr do not take part)`)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(1, Math.min(resendAt, deadline) - now))
         function done(): void {
@@ -170,6 +190,88 @@ export class NativeEndpoint implements Endpoint {
     this.#aead = cipher
     this.#qos = this.#qos.with({cypher})
     this.#maxSdu -= AEAD_OVERHEAD
+  }
+
+  /** From now on ouro FRCT carries the flow's SDUs (see frct-flow.ts); the flow reports `qos`. */
+  #startFrct(mode: FlowMode, qos: QoSSpec): void {
+    this.#frct = new FrctFlow(
+      {
+        writePacket: (buf, len) => this.#writePacket(buf, len),
+        raise: (type) => this.onEvent?.(type),
+        failPeer: () => {
+          if (this.#state === 'up') this.#state = 'peer'
+          this.#frct?.raise(FEventType.FlowPeer)
+        },
+      },
+      mode === FlowMode.Reliable,
+    )
+    this.#qos = qos.with({cypher: this.#qos.cypher})
+    this.#maxSdu -= FRCT_HEADER_SIZE
+  }
+
+  /**
+   * Reads what the events announced into FRCT (acks included), so it runs whether or not the
+   * application reads; what it delivers waits in its queue.
+   */
+  #pump(): void {
+    const buf = this.#host.readBuf
+    try {
+      for (let n = this.#readAnnounced(buf); n > 0; n = this.#readAnnounced(buf)) this.#delivered(n, undefined)
+    } catch (err) {
+      if (!(err instanceof OuroError && (err.errnoName === 'EFLOWDOWN' || err.errnoName === 'EFLOWPEER'))) this.#pumpError ??= err as Error
+    }
+  }
+
+  /** A read of an ouro FRCT flow: the next SDU in order, undefined when none is, or why none will come. */
+  #frctRead(): Uint8Array | undefined {
+    const frct = this.#frct!
+    if (this.#direct) this.#leaveDirect()
+    else this.#pump()
+    const sdu = frct.read()
+    if (sdu) return sdu
+    const err = this.#pumpError
+    if (err) {
+      this.#pumpError = undefined
+      throw err
+    }
+    if (this.#state !== 'up') throw this.#downError()
+    return undefined
+  }
+
+  /** FRCT started while the flow was read on this thread (readNow): what is queued goes to it, then back to events. */
+  #leaveDirect(): void {
+    const buf = this.#host.readBuf
+    for (let i = 0; i < 1024 && !this.#host.lockHazard(); i++) {
+      const n = this.#readNoWait(buf)
+      if (n <= 0) {
+        if (n < 0) this.#readError(n, true)
+        break
+      }
+      this.#delivered(n, undefined)
+    }
+    this.#toEvents()
+  }
+
+  /** FRCT's packet writes: never waiting, dropped when the ring is nearly full or the flow is down. */
+  #writePacket(buf: Uint8Array, len: number): void {
+    if (this.#released || this.#state !== 'up') return
+    try {
+      if (this.#credit <= 0 && !this.#refreshCredit()) return
+      const aead = this.#aead
+      if (!aead) {
+        this.#flowWrite(buf, len, undefined)
+        return
+      }
+      if (!aead.canSeal()) {
+        this.#frct?.close()
+        if (this.#state === 'up') this.#state = 'peer'
+        return
+      }
+      const sealed = aead.seal(buf.subarray(0, len)) // may replace aead.tx
+      this.#flowWrite(aead.tx, sealed, undefined)
+    } catch {
+      // the flow went down: its events say so
+    }
   }
 
   /** Puts the flow in the reactor's set; what its ring holds already is credited. */
@@ -189,6 +291,10 @@ export class NativeEndpoint implements Endpoint {
    */
   resumeEvents(): void {
     if (!this.#direct || this.#closed || this.#stash) return
+    if (this.#frct) {
+      this.#leaveDirect()
+      return
+    }
     if (this.#host.lockHazard()) {
       this.#toEvents() // no fccntl while a dealloc holds the library's lock: no switch either
       return
@@ -201,7 +307,8 @@ export class NativeEndpoint implements Endpoint {
     if (n > 0) {
       this.#stash = this.#delivered(n, undefined)
       if (!this.#stash) {
-        this.#toEvents() // a handshake or a refused SDU: nothing for the reader
+        if (this.#frct) this.#leaveDirect() // it was a HELLO that started FRCT
+        else this.#toEvents() // a handshake or a refused SDU: nothing for the reader
         return
       }
     } else this.#readError(n, true) // announces the end as its event would have
@@ -234,7 +341,8 @@ export class NativeEndpoint implements Endpoint {
     const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN)
     if (queued <= 0) return
     this.#rxCredit = queued
-    this.onEvent?.(WRITABLE) // wakes readers too
+    if (this.#frct) this.#pump()
+    else this.onEvent?.(WRITABLE) // wakes readers too
   }
 
   /** The peer is known to be gone (deallocated, timed out, or marked the flow down). */
@@ -248,7 +356,7 @@ export class NativeEndpoint implements Endpoint {
    * in one call.)
    */
   get undelivered(): boolean {
-    return !this.#direct && this.#rxCredit > 0
+    return this.libInOrder && !this.#direct && this.#rxCredit > 0
   }
 
   get closed(): boolean {
@@ -256,9 +364,14 @@ export class NativeEndpoint implements Endpoint {
   }
 
   #event(type: number): void {
+    const frct = this.#frct
     switch (type) {
       case FEventType.FlowPkt:
         this.#rxCredit++
+        if (frct && !this.#direct) {
+          this.#pump() // FRCT packets; the SDUs it delivers raise their own events
+          return
+        }
         break
       case FEventType.FlowDown:
         if (this.#state === 'up') this.#state = 'down'
@@ -275,10 +388,18 @@ export class NativeEndpoint implements Endpoint {
         if (this.#state !== 'dealloc') this.#state = 'peer'
         break
     }
-    this.onEvent?.(type)
+    if (!frct) {
+      this.onEvent?.(type)
+      return
+    }
+    if (this.#state === 'dealloc' || this.#state === 'peer') frct.close() // what it holds in order stays readable
+    frct.raise(type)
   }
 
   #downError(): OuroError {
+    if (this.#state === 'peer' && this.#frct?.frct.failed) {
+      return new OuroError('EFLOWPEER', `flow ${this.id} to "${this.name}": peer stopped acknowledging data (retransmission gave up)`)
+    }
     if (this.#state === 'peer') return new OuroError('EFLOWPEER', `flow ${this.id} to "${this.name}": peer timed out`)
     const why = this.#state === 'dealloc' ? 'peer deallocated' : 'flow is down'
     return new OuroError('EFLOWDOWN', `flow ${this.id} to "${this.name}": ${why}`)
@@ -288,7 +409,7 @@ export class NativeEndpoint implements Endpoint {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     const stashed = this.#takeStash(into)
     if (stashed) return stashed
-    const {lib} = this.#host
+    if (this.#frct) return this.#frctRead()
     const buf = into ?? this.#host.readBuf
     if (this.#direct && !this.#host.lockHazard()) {
       // Still reading on this thread: take what is queued, back to events once the ring is empty.
@@ -298,21 +419,34 @@ export class NativeEndpoint implements Endpoint {
         if (n === 0) break
         const sdu = this.#delivered(n, into)
         if (sdu) return sdu
+        if (this.#frct) return this.#frctRead()
       }
       this.#toEvents()
       return undefined
     }
     this.resumeEvents()
+    for (;;) {
+      const n = this.#readAnnounced(buf)
+      if (n === 0) return undefined
+      const sdu = this.#delivered(n, into)
+      if (sdu) return sdu
+      if (this.#frct) return this.#frctRead() // that was a HELLO that started FRCT
+    }
+  }
+
+  /**
+   * One packet the events announced, read into `buf`: its length, or 0 when none is queued and the
+   * flow is up. Throws when the flow is down and its ring empty.
+   */
+  #readAnnounced(buf: Uint8Array): number {
+    const {lib} = this.#host
     for (let tries = 0; tries < 8; tries++) {
       // Never read ahead of the events (see #rxCredit); once the peer is gone it writes no more.
-      if (this.#rxCredit <= 0 && this.#state === 'up') return undefined
+      if (this.#rxCredit <= 0 && this.#state === 'up') return 0
       const n = lib.dev.flow_read(this.id, buf, buf.length)
       if (n > 0) {
         this.#takeCredit()
-        const sdu = this.#delivered(n, into)
-        if (sdu) return sdu
-        tries--
-        continue
+        return n
       }
       if (n === 0) {
         this.#takeCredit()
@@ -326,11 +460,11 @@ export class NativeEndpoint implements Endpoint {
         }
         this.#rxCredit = 0 // the ring is empty: every packet still to come raises its own event
         if (this.#state !== 'up') throw this.#downError()
-        return undefined
+        return 0
       }
       throw this.#readError(n, false)
     }
-    return undefined
+    return 0
   }
 
   /**
@@ -342,6 +476,7 @@ export class NativeEndpoint implements Endpoint {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     const stashed = this.#takeStash(into)
     if (stashed) return stashed
+    if (this.#frct) return this.#frctRead() // its packets move through the event loop: no waiting here
     if (!this.#direct) {
       if (this.#rxCredit > 0 || this.#state !== 'up' || this.#host.lockHazard()) return this.readSdu(into)
       this.#host.reactor.remove(this.id)
@@ -356,6 +491,7 @@ export class NativeEndpoint implements Endpoint {
       const n = this.#readNoWait(buf)
       const sdu = n > 0 ? this.#delivered(n, into) : undefined
       if (sdu) return sdu
+      if (this.#frct) return this.#frctRead()
       if (n < 0) throw this.#readError(n, true)
     }
     this.#useMode('read', blocking, timeoutMs)
@@ -364,6 +500,7 @@ export class NativeEndpoint implements Endpoint {
       const n = lib.dev.flow_read(this.id, buf, buf.length)
       const sdu = n > 0 ? this.#delivered(n, into) : undefined
       if (sdu) return sdu
+      if (this.#frct) return this.#frctRead() // that was a HELLO that started FRCT
       if (n > 0) continue // a handshake or a refused SDU
       if (n === 0 || n === -EAGAIN || n === -ETIMEDOUT) {
         if (busy && performance.now() < until) continue
@@ -421,38 +558,45 @@ export class NativeEndpoint implements Endpoint {
   /**
    * The packet of `n` bytes just read: a view of the caller's buffer, or a copy of the shared one in
    * a Buffer of its own (Buffer.allocUnsafe takes SDUs up to 4 KiB from Node's pool: a quarter of
-   * the cost of a fresh 1400-byte Uint8Array). Undefined when it was for ouro-aead itself, or
-   * refused by it (counted as dropped).
+   * the cost of a fresh 1400-byte Uint8Array). Undefined when it was for ouro's handshake, refused
+   * by ouro-aead (counted as dropped), or an FRCT packet (what FRCT delivers waits in its queue).
    */
   #delivered(n: number, into: Uint8Array | undefined): Uint8Array | undefined {
-    if (this.#aead || this.#sniff) return this.#opened(n, into)
-    this.#stats.pktsIn++
-    this.#stats.bytesIn += n
-    if (into) return into.subarray(0, n)
-    const sdu = Buffer.allocUnsafe(n)
-    this.#host.readBuf.copy(sdu, 0, 0, n)
-    return sdu
-  }
-
-  /** #delivered on a flow that is, or may become, an ouro-aead flow. */
-  #opened(n: number, into: Uint8Array | undefined): Uint8Array | undefined {
     const buf = into ?? this.#host.readBuf
-    const sniffing = this.#sniff
+    if ((this.#sniff || this.#handshake || this.#negotiated) && buf[0] === 0 && buf[1] === 0xff) {
+      // Handshake messages start 00 ff; sealed SDUs 00 00 (their counter is below 2^48), FRCT packets their flags.
+      const sniffing = this.#sniff
+      this.#sniff = false
+      if ((sniffing || this.#handshake) && this.#answerHello(buf, n)) return undefined
+      if (this.#negotiated && parseHandshake(buf, n)) return undefined // a repeated ACCEPT
+    }
     this.#sniff = false
-    // Handshake messages start 00 ff, sealed SDUs 00 00 (their counter is below 2^48).
-    if (buf[1] === 0xff && (sniffing || this.#handshake) && this.#answerHello(buf, n)) return undefined
-    if (!this.#aead) return this.#delivered(n, into)
-    if (buf[1] === 0xff && parseHandshake(buf, n)) return undefined // a repeated ACCEPT
-    const plain = this.#aead.open(buf, n)
-    if (typeof plain === 'number') {
+    let sdu: Buffer
+    if (this.#aead) {
+      const plain = this.#aead.open(buf, n)
+      if (typeof plain === 'number') {
+        this.#stats.dropped++
+        return undefined
+      }
+      sdu = plain
+    } else if (this.#frct || !into) {
+      sdu = Buffer.allocUnsafe(n)
+      sdu.set(buf.subarray(0, n))
+    } else {
+      this.#stats.pktsIn++
+      this.#stats.bytesIn += n
+      return into.subarray(0, n)
+    }
+    if (this.#frct) {
+      if (this.#frct.receive(sdu)) return undefined
       this.#stats.dropped++
       return undefined
     }
     this.#stats.pktsIn++
-    this.#stats.bytesIn += plain.length
-    if (!into) return plain
-    into.set(plain)
-    return into.subarray(0, plain.length)
+    this.#stats.bytesIn += sdu.length
+    if (!into) return sdu
+    into.set(sdu)
+    return into.subarray(0, sdu.length)
   }
 
   /** Accepting side: answers the HELLO in `buf[0, n)` (again, when it is the one answered before). */
@@ -467,7 +611,11 @@ export class NativeEndpoint implements Endpoint {
     if (!accepted) return false
     this.#handshake = {hello: Buffer.from(hello), reply: accepted.reply}
     this.#writeHandshake(accepted.reply)
-    this.#protect(accepted.cipher, parseHandshake(buf, n)!.cypher)
+    if (accepted.cipher) this.#protect(accepted.cipher, accepted.cypher)
+    if (accepted.mode !== FlowMode.Plain) {
+      const reliable = accepted.mode === FlowMode.Reliable
+      this.#startFrct(accepted.mode, this.#qos.with({inOrder: 1, loss: reliable ? 0 : this.#qos.loss}))
+    }
     return true
   }
 
@@ -488,6 +636,7 @@ export class NativeEndpoint implements Endpoint {
   }
 
   send(sdu: Uint8Array, done: (err?: Error) => void): boolean {
+    if (this.#frct) return this.#frctSend(sdu, done)
     this.#useMode('write', false)
     if (!this.#write(sdu)) return false
     done()
@@ -501,8 +650,17 @@ export class NativeEndpoint implements Endpoint {
    * still never written to (see #refreshCredit): a blocked ring write would drop the packet.
    */
   sendNow(sdu: Uint8Array, timeoutMs: number): boolean {
+    if (this.#frct) return this.#frctSend(sdu, NOTHING) // FRCT copies or writes it before returning
     this.#useMode('write', timeoutMs > 0, timeoutMs)
     return this.#write(sdu)
+  }
+
+  /** A write of an ouro FRCT flow: false (WRITABLE follows) while the window or the tx ring is full. */
+  #frctSend(sdu: Uint8Array, done: (err?: Error) => void): boolean {
+    if (!this.#canWrite() || !this.#frct!.send(sdu, done)) return false
+    this.#stats.pktsOut++
+    this.#stats.bytesOut += sdu.length
+    return true
   }
 
   #write(sdu: Uint8Array): boolean {
@@ -598,6 +756,7 @@ export class NativeEndpoint implements Endpoint {
 
   rxQueueLen(): number {
     if (this.#closed) return 0
+    if (this.#frct) return this.#frct.rx.length
     const stashed = this.#stash ? 1 : 0
     if (this.#host.lockHazard()) return stashed
     const n = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGRXQLEN)
@@ -606,6 +765,7 @@ export class NativeEndpoint implements Endpoint {
 
   txQueueLen(): number {
     if (this.#closed) return 0
+    if (this.#frct) return this.#frct.frct.unacked()
     if (this.#host.lockHazard()) return 0
     const n = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
     return n < 0 ? 0 : n
@@ -619,17 +779,35 @@ export class NativeEndpoint implements Endpoint {
   }
 
   stats(): FlowStats {
-    return {...this.#stats}
+    const stats: FlowStats = {...this.#stats}
+    if (this.#frct) {
+      stats.dropped += this.#frct.dropped
+      stats.frct = this.#frct.frct.stats()
+    }
+    return stats
   }
 
-  /** Stops I/O at once; the backend finishes the tear-down (bounded), so this resolves quickly. */
+  /**
+   * Stops the application's I/O at once; the backend finishes the tear-down (bounded), so this
+   * resolves quickly. An ouro FRCT flow first lingers (at most FRCT_LINGER_MS) until the peer
+   * acknowledged what was sent, its packets still flowing.
+   */
   dealloc(): Promise<void> {
-    if (!this.#closed) {
-      this.#writablePoll?.()
-      this.#writablePoll = undefined
-      this.#host.reactor.remove(this.id)
-      this.#closed = this.#host.linger(this)
-    }
+    this.#closed ??= this.#frct ? this.#linger(this.#frct) : this.#release()
     return this.#closed
+  }
+
+  async #linger(frct: FrctFlow): Promise<void> {
+    if (this.#state === 'up') await frct.frct.drain(this.#qos.timeout > 0 ? Math.min(this.#qos.timeout, FRCT_LINGER_MS) : FRCT_LINGER_MS)
+    frct.close()
+    return this.#release()
+  }
+
+  #release(): Promise<void> {
+    this.#released = true
+    this.#writablePoll?.()
+    this.#writablePoll = undefined
+    this.#host.reactor.remove(this.id)
+    return this.#host.linger(this)
   }
 }

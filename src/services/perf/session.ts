@@ -80,7 +80,6 @@ export class PerfSession {
     const flow = this.flow
     const assembler = new ControlAssembler()
     const rxBuf = new Uint8Array(flow.maxSduSize)
-    const sync = flow.syncIO
     const spin = new SpinPolicy()
     let held = performance.now()
     let now = held
@@ -92,7 +91,8 @@ export class PerfSession {
         // nothing waits on this thread instead, as ocbr's server does (no event-thread hop per
         // batch: 9% more at 8 KiB), spinning while SDUs stream in (see SpinPolicy), with a turn of
         // the event loop every HOLD_MS for timers and signals.
-        if (sync && this.#tracker && perfIO.receivers === 1 && perfIO.senders === 0) {
+        // (Asked each time: a native acceptor's flow moves to the event loop once ouro FRCT starts.)
+        if (this.#tracker && perfIO.receivers === 1 && perfIO.senders === 0 && flow.syncIO) {
           if (now - held >= HOLD_MS) {
             await new Promise((resolve) => setImmediate(resolve))
             held = performance.now()
