@@ -424,7 +424,7 @@ export class EmbeddedBackend implements Backend, Transport {
     const flags = msg.readUInt16BE(2)
     const dst = msg.readUInt32BE(4)
     const src = msg.readUInt32BE(8)
-    if (type === PacketType.Data || type === PacketType.Frct) {
+    if (type === PacketType.Data || type === PacketType.Frct || type === PacketType.Batch) {
       const ep = this.#endpoints.get(dst)
       if (!ep) {
         this.drops.unknown++
@@ -592,6 +592,7 @@ export class EmbeddedBackend implements Backend, Transport {
       for (const m of ep.members.values()) this.send(encodeLayerMsg(PacketType.Leave, m.eid, ep.id, ep.name), m)
     } else if (ep.peer) {
       const peer = ep.peer
+      ep.flush() // what was written goes before the dealloc
       if (ep.frct) {
         // Linger: a reliable flow first gets what was written to the peer (bounded; ends if the peer goes).
         await ep.frct.drain(ep.qos.timeout > 0 ? Math.min(ep.qos.timeout, LINGER_MS) : LINGER_MS)
