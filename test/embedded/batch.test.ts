@@ -1,8 +1,11 @@
+import {spawn} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
 import {afterEach, describe, expect, it} from 'vitest'
 import {TxBatch} from '../../src/core/embedded/batch.js'
 import type {Peer} from '../../src/core/embedded/endpoint.js'
 import {BATCH_FRAME_HEADER, BATCH_LIMIT, HEADER_SIZE, PacketType, header, isLoopback} from '../../src/core/embedded/wire.js'
-import {flowPair, until, type Pair} from './helpers.js'
+import {Flow} from '../../src/core/flow.js'
+import {backendPair, flowPair, until, type Pair} from './helpers.js'
 
 let pair: Pair | undefined
 afterEach(async () => {
@@ -146,5 +149,20 @@ describe('batched flows', () => {
     expect(Buffer.from(await pair.b.read()).toString()).toBe('two')
     expect(pair.server.drops.auth).toBe(1)
     expect(pair.b.getRxQueueLen()).toBe(0)
+  })
+
+  it('what a process wrote just before it exited still leaves', async () => {
+    const {client, server, name} = await backendPair()
+    try {
+      const fixture = fileURLToPath(new URL('./fixtures/last-write.ts', import.meta.url))
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, name], {stdio: ['ignore', 'ignore', 'inherit'], env: process.env})
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      const flow = Flow.fromEndpoint(await server.accept({timeoutMs: 10_000}))
+      flow.setRcvTimeout(10)
+      expect(Buffer.from(await flow.read()).toString()).toBe('last words')
+      expect(await exited).toBe(0)
+    } finally {
+      await Promise.all([client.close(), server.close()])
+    }
   })
 })

@@ -88,7 +88,11 @@ export class EmbeddedBackend implements Backend, Transport {
   #tick: NodeJS.Timeout
   #busy = 0
   #closed = false
-  #onExit = (): void => this.dir.removeAll()
+  #onExit = (): void => {
+    // Batched packets leave on the next tick, which an exiting process never reaches: send them now.
+    for (const ep of this.#endpoints.values()) ep.flush()
+    this.dir.removeAll()
+  }
 
   constructor(options: EmbeddedOptions = {}) {
     const link = options.link ?? process.env.OURO_LINK ?? ''
