@@ -49,7 +49,10 @@ describe('encrypted flows', () => {
     await p.a.write('first')
     expect(Buffer.from(await p.b.read()).toString()).toBe('first')
     seen.hold = true
+    const before = seen.packets.length
     await p.a.write('second')
+    // The packet leaves once the writer's turn of the event loop ends (packets of a turn are batched).
+    await until(() => seen.packets.length > before, 5000, 'the packet to be sent')
     const good = seen.packets.at(-1)!
     const peer = p.aEp.peer as Peer
     for (const at of [HEADER_SIZE + 8, HEADER_SIZE + 10, good.length - 1]) {

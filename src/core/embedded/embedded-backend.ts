@@ -3,10 +3,11 @@ import {createSocket, type RemoteInfo, type Socket} from 'node:dgram'
 import {lookup as dnsLookup, type LookupOneOptions} from 'node:dns'
 import {isIP} from 'node:net'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
-import {ERRNO, OuroError} from '../errors.js'
+import {OuroError} from '../errors.js'
 import {QoSSpec, UINT32_MAX} from '../qos.js'
 import {Directory, isAlive, type DirEntry} from './directory.js'
-import {KeyShare, flowCipher, parseKexExt, type FlowCipher} from './crypto.js'
+import {Acceptor} from './acceptor.js'
+import {KeyShare, flowCipher, type FlowCipher} from './crypto.js'
 import {EmbeddedEndpoint, RxResult, type Peer, type Transport} from './endpoint.js'
 import {LinkEmulator, isImpaired, parseLink, type LinkSpec} from './link.js'
 import {ensurePrivateDir, runtimeDir} from './runtime-dir.js'
@@ -20,10 +21,8 @@ import {
   decodeAllocReq,
   decodeAllocResp,
   encodeAllocReq,
-  encodeAllocResp,
   encodeLayerMsg,
   header,
-  type AllocReq,
 } from './wire.js'
 
 /** How often a request without an answer is sent again, and how often peers are checked. */
@@ -31,11 +30,6 @@ const RETRY_MS = 200
 const TICK_MS = 100
 const DEALLOC_TRIES = 3
 const JOIN_WAIT_MS = 1000
-/** Requests not yet accepted, per process. */
-const BACKLOG_MAX = 1024
-/** How long an answered request is remembered to answer its retransmissions, and how many at most. */
-const ANSWERED_TTL_MS = 30_000
-const ANSWERED_MAX = 4096
 /** Members a broadcast layer endpoint keeps at most (a flood of JOINs cannot grow it further). */
 const MEMBERS_MAX = 1024
 /** How long a dealloc waits for sent data of a reliable flow to be acknowledged. */
@@ -59,17 +53,6 @@ interface PendingAlloc {
   eid: number
   ep?: EmbeddedEndpoint
   resolve(resp: {result: number; qos: QoSSpec; srcEid: number; rinfo: RemoteInfo; ext: Buffer}): void
-}
-
-interface Incoming {
-  req: AllocReq
-  from: Peer
-  at: number
-}
-
-interface AcceptWaiter {
-  resolve(ep: Endpoint): void
-  reject(err: Error): void
 }
 
 /**
@@ -99,16 +82,17 @@ export class EmbeddedBackend implements Backend, Transport {
   #nextEid = 1 + Math.floor(Math.random() * 0x7fff0000)
   #nextReq = 1
   #allocs = new Map<number, PendingAlloc>()
-  #bound = new Map<string, string>()
-  #backlog: Incoming[] = []
-  #acceptWaiters: AcceptWaiter[] = []
-  #answered = new Map<string, {buf: Buffer; at: number}>()
+  readonly #acceptor: Acceptor
   #deallocAcks = new Map<number, () => void>()
   #joinAcks = new Map<string, () => void>()
   #tick: NodeJS.Timeout
   #busy = 0
   #closed = false
-  #onExit = (): void => this.dir.removeAll()
+  #onExit = (): void => {
+    // Batched packets leave on the next tick, which an exiting process never reaches: send them now.
+    for (const ep of this.#endpoints.values()) ep.flush()
+    this.dir.removeAll()
+  }
 
   constructor(options: EmbeddedOptions = {}) {
     const link = options.link ?? process.env.OURO_LINK ?? ''
@@ -116,6 +100,19 @@ export class EmbeddedBackend implements Backend, Transport {
     this.crypt = options.crypt ?? !/^(off|0|no|false)$/i.test(process.env.OURO_EMBEDDED_CRYPT ?? '')
     this.address = process.env.OURO_EMBEDDED_ADDR || '127.0.0.1'
     this.dir = new Directory(ensurePrivateDir(runtimeDir()))
+    const backend = this // the acceptor reads the port once the socket is bound
+    this.#acceptor = new Acceptor({
+      dir: this.dir,
+      address: this.address,
+      get port() {
+        return backend.#port
+      },
+      crypt: this.crypt,
+      drops: this.drops,
+      send: (msg, peer) => this.send(msg, peer),
+      addEndpoint: (name, qos, from, cipher) => this.#addEndpoint(name, 'accept', qos, from, undefined, cipher),
+      updateRef: () => this.#updateRef(),
+    })
     this.#socket = createSocket({type: this.address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup})
     this.#socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo))
     if (isImpaired(this.link)) {
@@ -154,7 +151,7 @@ export class EmbeddedBackend implements Backend, Transport {
 
   /** Keeps the process alive while flows, names or calls are open, as a socket would. */
   #updateRef(): void {
-    if (this.#endpoints.size > 0 || this.#bound.size > 0 || this.#busy > 0) this.#socket.ref()
+    if (this.#endpoints.size > 0 || this.#acceptor.size > 0 || this.#busy > 0) this.#socket.ref()
     else this.#socket.unref()
   }
 
@@ -284,104 +281,19 @@ export class EmbeddedBackend implements Backend, Transport {
   }
 
   bind(name: string): Promise<string[]> {
-    return this.#hold(async () => {
-      if (this.#bound.has(name)) return []
-      const path = this.dir.register(name, this.address, this.#port)
-      this.#bound.set(name, path)
-      return [`accepting flows for "${name}" on ${this.address}:${this.#port} (embedded; entry ${path})`]
-    })
+    return this.#hold(async () => this.#acceptor.bind(name))
   }
 
   async unbind(name: string): Promise<void> {
-    const path = this.#bound.get(name)
-    if (path === undefined) return
-    this.#bound.delete(name)
-    this.dir.remove(path)
-    this.#backlog = this.#backlog.filter((inc) => {
-      if (inc.req.name !== name) return true
-      this.#answer(inc, -ERRNO.ENAME.errno)
-      return false
-    })
-    this.#updateRef()
+    this.#acceptor.unbind(name)
   }
 
   boundNames(): string[] {
-    return [...this.#bound.keys()]
+    return this.#acceptor.names()
   }
 
   accept(opts: WaitOptions): Promise<Endpoint> {
-    return this.#hold(
-      () =>
-        new Promise<Endpoint>((resolve, reject) => {
-          const next = this.#takeIncoming()
-          if (next) {
-            resolve(next)
-            return
-          }
-          let timer: NodeJS.Timeout | undefined
-          const waiter: AcceptWaiter = {
-            resolve: (ep) => {
-              cleanup()
-              resolve(ep)
-            },
-            reject: (err) => {
-              cleanup()
-              reject(err)
-            },
-          }
-          const onAbort = (): void => waiter.reject(new OuroError('ECANCELED', 'accept aborted', {cause: opts.signal?.reason}))
-          const cleanup = (): void => {
-            if (timer) clearTimeout(timer)
-            opts.signal?.removeEventListener('abort', onAbort)
-            const i = this.#acceptWaiters.indexOf(waiter)
-            if (i >= 0) this.#acceptWaiters.splice(i, 1)
-          }
-          if (opts.timeoutMs !== null) {
-            timer = setTimeout(
-              () => waiter.reject(new OuroError('ETIMEDOUT', `no flow arrived within ${opts.timeoutMs! / 1000} s`)),
-              opts.timeoutMs,
-            )
-          }
-          if (opts.signal?.aborted) return onAbort()
-          opts.signal?.addEventListener('abort', onAbort, {once: true})
-          this.#acceptWaiters.push(waiter)
-        }),
-    )
-  }
-
-  /** Accepts the oldest request still worth answering, or undefined. */
-  #takeIncoming(): EmbeddedEndpoint | undefined {
-    const now = performance.now()
-    for (;;) {
-      const inc = this.#backlog.shift()
-      if (!inc) return undefined
-      if (inc.req.timeoutMs > 0 && now - inc.at > inc.req.timeoutMs) continue // the requester gave up
-      let cipher: FlowCipher | undefined
-      let ext: Buffer<ArrayBufferLike> | undefined
-      if (inc.req.qos.cypher) {
-        const share = new KeyShare()
-        cipher = flowCipher(inc.req.qos.cypher, share, inc.req.ext, false)
-        if (!cipher) {
-          this.#answer(inc, -ERRNO.ECRYPT.errno)
-          continue
-        }
-        ext = share.ext()
-      }
-      const ep = this.#addEndpoint(inc.req.name, 'accept', inc.req.qos, inc.from, undefined, cipher)
-      this.#answer(inc, 0, ep, ext)
-      return ep
-    }
-  }
-
-  #answer(inc: Incoming, result: number, ep?: EmbeddedEndpoint, ext: Buffer<ArrayBufferLike> = Buffer.alloc(0)): void {
-    const qos = ep ? ep.qos : inc.req.qos
-    const buf = encodeAllocResp(inc.from.eid, ep?.id ?? 0, {reqId: inc.req.reqId, result, qos, ext})
-    if (this.#answered.size >= ANSWERED_MAX) {
-      // Bounded whatever requesters send: forget the oldest answer (Map keeps insertion order).
-      this.#answered.delete(this.#answered.keys().next().value!)
-    }
-    this.#answered.set(`${inc.from.address}:${inc.from.port}:${inc.req.reqId}`, {buf, at: performance.now()})
-    this.send(buf, inc.from)
+    return this.#hold(() => this.#acceptor.accept(opts))
   }
 
   // ---- broadcast layers --------------------------------------------------------------------
@@ -424,7 +336,7 @@ export class EmbeddedBackend implements Backend, Transport {
     const flags = msg.readUInt16BE(2)
     const dst = msg.readUInt32BE(4)
     const src = msg.readUInt32BE(8)
-    if (type === PacketType.Data || type === PacketType.Frct) {
+    if (type === PacketType.Data || type === PacketType.Frct || type === PacketType.Batch) {
       const ep = this.#endpoints.get(dst)
       if (!ep) {
         this.drops.unknown++
@@ -473,7 +385,7 @@ export class EmbeddedBackend implements Backend, Transport {
     const from: Peer = {address: rinfo.address, port: rinfo.port, eid: src}
     switch (type) {
       case PacketType.AllocReq:
-        return this.#onAllocReq(decodeAllocReq(msg), from)
+        return this.#acceptor.onAllocReq(decodeAllocReq(msg), from)
       case PacketType.AllocResp: {
         const resp = decodeAllocResp(msg)
         const pending = this.#allocs.get(resp.reqId)
@@ -538,36 +450,9 @@ export class EmbeddedBackend implements Backend, Transport {
     }
   }
 
-  #onAllocReq(req: AllocReq, from: Peer): void {
-    const key = `${from.address}:${from.port}:${req.reqId}`
-    const done = this.#answered.get(key)
-    if (done) {
-      this.send(done.buf, from) // our answer was lost: send it again
-      return
-    }
-    if (this.#backlog.some((inc) => inc.req.reqId === req.reqId && inc.from.port === from.port && inc.from.address === from.address)) {
-      return // already waiting for an accept
-    }
-    const inc: Incoming = {req, from, at: performance.now()}
-    if (!this.#bound.has(req.name)) return this.#answer(inc, -ERRNO.ENAME.errno)
-    if (req.qos.cypher && (!this.crypt || parseKexExt(req.ext) === undefined)) return this.#answer(inc, -ERRNO.ECRYPT.errno)
-    if (!req.qos.cypher && req.ext.length !== 0) throw new RangeError('extension without cypher')
-    if (this.#backlog.length >= BACKLOG_MAX) {
-      this.drops.backlog++
-      return // the requester retries, then times out
-    }
-    this.#backlog.push(inc)
-    const waiter = this.#acceptWaiters.shift()
-    if (waiter) {
-      const ep = this.#takeIncoming()
-      if (ep) waiter.resolve(ep)
-      else this.#acceptWaiters.unshift(waiter)
-    }
-  }
-
   #onTick(): void {
     const now = performance.now()
-    for (const [key, a] of this.#answered) if (now - a.at > ANSWERED_TTL_MS) this.#answered.delete(key)
+    this.#acceptor.expire(now)
     for (const ep of this.#endpoints.values()) {
       const timeout = ep.qos.timeout
       if (timeout === 0 || !ep.peer || ep.state !== 'up') continue
@@ -592,6 +477,7 @@ export class EmbeddedBackend implements Backend, Transport {
       for (const m of ep.members.values()) this.send(encodeLayerMsg(PacketType.Leave, m.eid, ep.id, ep.name), m)
     } else if (ep.peer) {
       const peer = ep.peer
+      ep.flush() // what was written goes before the dealloc
       if (ep.frct) {
         // Linger: a reliable flow first gets what was written to the peer (bounded; ends if the peer goes).
         await ep.frct.drain(ep.qos.timeout > 0 ? Math.min(ep.qos.timeout, LINGER_MS) : LINGER_MS)
@@ -632,10 +518,10 @@ export class EmbeddedBackend implements Backend, Transport {
 
   async close(): Promise<void> {
     if (this.#closed) return
-    for (const name of [...this.#bound.keys()]) await this.unbind(name)
+    for (const name of this.#acceptor.names()) this.#acceptor.unbind(name)
     const eps = [...this.#endpoints.values()]
     await Promise.allSettled(eps.map((ep) => ep.dealloc()))
-    for (const w of [...this.#acceptWaiters]) w.reject(new OuroError('EPIPE', 'backend closed while waiting for a flow'))
+    this.#acceptor.rejectWaiters(new OuroError('EPIPE', 'backend closed while waiting for a flow'))
     this.#closed = true
     this.#emulator?.close()
     clearInterval(this.#tick)

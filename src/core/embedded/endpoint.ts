@@ -2,9 +2,20 @@ import {WRITABLE, type Endpoint, type FlowRole, type FlowStats} from '../backend
 import {FEventType} from '../constants.js'
 import {OuroError} from '../errors.js'
 import type {QoSSpec} from '../qos.js'
+import {TxBatch} from './batch.js'
 import {COUNTER_SIZE, OpenResult, type FlowCipher} from './crypto.js'
 import {Frct, type FrctHost} from './frct.js'
-import {EMBEDDED_MAX_SDU, HEADER_SIZE, PacketType, WireFlag, header} from './wire.js'
+import {
+  BATCH_FRAME_HEADER,
+  BATCH_LIMIT,
+  BATCH_LIMIT_LOOPBACK,
+  EMBEDDED_MAX_SDU,
+  HEADER_SIZE,
+  PacketType,
+  WireFlag,
+  header,
+  isLoopback,
+} from './wire.js'
 
 /** Where the other end of a flow lives. */
 export interface Peer {
@@ -80,6 +91,11 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
   readonly wireFlags: number
   readonly #dataHeader: Buffer
   readonly #ctrlHeader: Buffer
+  readonly #batchHeader: Buffer
+  /** What this flow sends in a turn of the event loop, on unicast flows (see TxBatch). */
+  readonly #batch: TxBatch | undefined
+  /** Why the send of a batch failed, reported to the next write. */
+  #sendError: Error | undefined
   /** SDUs delivered whose FlowPkt events are still to be raised (see deliver). */
   #pktEvents = 0
 
@@ -97,6 +113,8 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
     this.wireFlags = (cipher ? WireFlag.Encrypted : 0) | (this.frct ? WireFlag.Frct : 0)
     this.#dataHeader = header(PacketType.Data, peer?.eid ?? 0, id, this.wireFlags)
     this.#ctrlHeader = header(PacketType.Frct, peer?.eid ?? 0, id, this.wireFlags)
+    this.#batchHeader = header(PacketType.Batch, peer?.eid ?? 0, id, this.wireFlags)
+    if (peer) this.#batch = new TxBatch(isLoopback(peer.address) ? BATCH_LIMIT_LOOPBACK : BATCH_LIMIT, (type, payload) => this.#emit(type, payload))
   }
 
   static memberKey(address: string, port: number, eid: number): string {
@@ -164,36 +182,79 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
 
   /**
    * Sends one packet of this flow to the peer: `head` (FRCT header, or a whole stored FRCT packet)
-   * then `body`, sealed when the flow is encrypted. `done` runs once both may be reused.
+   * then `body`, sealed when the flow is encrypted. `done` runs once both may be reused. Packets
+   * that fit go out batched with the others of this turn (see TxBatch), copied at once.
    */
   transmit(type: 'data' | 'control', head: Buffer | undefined, body: Uint8Array | undefined, done?: (err?: Error) => void): void {
-    const peer = this.peer!
     this.lastTx = performance.now()
-    const wire = type === 'data' ? this.#dataHeader : this.#ctrlHeader
-    if (this.cipher) {
-      if (!this.cipher.canSeal()) {
-        // The counter space is spent (2^48 packets): stop rather than ever reuse a nonce.
-        done?.(new OuroError('ECRYPT', 'encryption counter exhausted; allocate a new flow'))
-        this.fail('peer')
-        return
-      }
-      const hdr = Buffer.allocUnsafe(HEADER_SIZE + COUNTER_SIZE)
-      wire.copy(hdr, 0, 0, HEADER_SIZE)
-      const parts = head ? this.cipher.seal(hdr, HEADER_SIZE, head, body) : this.cipher.seal(hdr, HEADER_SIZE, body!)
-      this.transport.sendData(parts, peer)
+    if (this.cipher && !this.cipher.canSeal()) {
+      // The counter space is spent (2^48 packets): stop rather than ever reuse a nonce.
+      done?.(new OuroError('ECRYPT', 'encryption counter exhausted; allocate a new flow'))
+      this.fail('peer')
+      return
+    }
+    const wireType = type === 'data' ? PacketType.Data : PacketType.Frct
+    const a = head ?? body!
+    const b = head ? body : undefined
+    const batch = this.#batch!
+    if (done && this.#sendError) {
+      const err = this.#sendError
+      this.#sendError = undefined
+      done(err)
+      return
+    }
+    if (batch.fits(a.length + (b ? b.length : 0))) {
+      batch.add(wireType, a, b)
       done?.()
       return
     }
-    const msg = head ? (body ? [wire, head, body] : [wire, head]) : [wire, body!]
+    batch.flush() // what came before goes first
+    if (this.cipher) {
+      this.#seal(wireType, a, b)
+      done?.()
+      return
+    }
+    const wire = this.#header(wireType)
+    const msg = b ? [wire, a, b] : [wire, a]
     if (!done) {
-      this.transport.sendData(msg, peer)
+      this.transport.sendData(msg, this.peer!)
       return
     }
     this.inflight++
-    this.transport.sendData(msg, peer, (e) => {
+    this.transport.sendData(msg, this.peer!, (e) => {
       this.inflight--
       done(e ?? undefined)
     })
+  }
+
+  /** Sends what this flow batched now: a control packet that follows must not overtake it. */
+  flush(): void {
+    this.#batch?.flush()
+  }
+
+  #header(type: number): Buffer {
+    return type === PacketType.Data ? this.#dataHeader : type === PacketType.Frct ? this.#ctrlHeader : this.#batchHeader
+  }
+
+  #seal(type: number, a: Uint8Array, b?: Uint8Array): void {
+    const hdr = Buffer.allocUnsafe(HEADER_SIZE + COUNTER_SIZE)
+    this.#header(type).copy(hdr, 0, 0, HEADER_SIZE)
+    this.transport.sendData(this.cipher!.seal(hdr, HEADER_SIZE, a, b), this.peer!)
+  }
+
+  /** Sends a batch (or its one packet); true when the send keeps `payload` until it completes. */
+  #emit(type: number, payload: Buffer): boolean {
+    if (this.cipher) {
+      this.#seal(type, payload) // sealing copies: the batch's buffer is free at once
+      return false
+    }
+    this.inflight++
+    this.transport.sendData([this.#header(type), payload], this.peer!, (e) => {
+      this.inflight--
+      if (e) this.#sendError ??= e
+      this.#batch!.release(payload)
+    })
+    return true
   }
 
   /**
@@ -214,6 +275,28 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
       body = msg.subarray(HEADER_SIZE)
     }
     this.lastRx = performance.now()
+    if (type !== PacketType.Batch) return this.#take(type, body)
+    // A batch is checked whole before any of it is taken: a malformed one is dropped whole.
+    let off = 0
+    let frames = 0
+    while (off + BATCH_FRAME_HEADER <= body.length) {
+      const t = body[off]!
+      if (t !== PacketType.Data && (t !== PacketType.Frct || !this.frct)) return RxResult.Malformed
+      off += BATCH_FRAME_HEADER + ((body[off + 1]! << 8) | body[off + 2]!)
+      frames++
+    }
+    if (off !== body.length || frames < 2) return RxResult.Malformed
+    let result: number = RxResult.Ok
+    for (off = 0; off < body.length; ) {
+      const start = off + BATCH_FRAME_HEADER
+      off = start + ((body[off + 1]! << 8) | body[off + 2]!)
+      if (this.#take(body[start - BATCH_FRAME_HEADER]!, body.subarray(start, off)) !== RxResult.Ok) result = RxResult.Malformed
+    }
+    return result
+  }
+
+  /** One Data or Frct packet's payload (of a batch, or alone). */
+  #take(type: number, body: Buffer): number {
     if (this.frct) return this.frct.receive(body, type === PacketType.Frct) ? RxResult.Ok : RxResult.Malformed
     this.deliver(body)
     return RxResult.Ok
@@ -276,13 +359,14 @@ export class EmbeddedEndpoint implements Endpoint, FrctHost {
   }
 
   txQueueLen(): number {
-    return this.frct ? this.frct.unacked() : this.inflight
+    return this.frct ? this.frct.unacked() : this.inflight + (this.#batch ? this.#batch.length : 0)
   }
 
   setDown(down: boolean): void {
     if (this.localDown === down) return
     this.localDown = down
     const type = down ? PacketType.Down : PacketType.Up
+    this.flush()
     if (this.peer) this.transport.send(header(type, this.peer.eid, this.id), this.peer)
   }
 

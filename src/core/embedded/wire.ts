@@ -28,6 +28,8 @@ export const PacketType = {
   Leave: 11,
   /** FRCT control (acks, window updates). */
   Frct: 12,
+  /** Several Data and Frct packets of one flow in one datagram (see BATCH_FRAME_HEADER). */
+  Batch: 13,
 } as const
 
 /** Wire header flags. A flow's packets carry exactly the flags of its mode; anything else is dropped. */
@@ -39,7 +41,27 @@ export const WireFlag = {
 } as const
 
 /** Largest packet type value in use. */
-export const MAX_PACKET_TYPE = 12
+export const MAX_PACKET_TYPE = 13
+
+/**
+ * A Batch packet's payload (decrypted, on encrypted flows) is two or more frames, each
+ * `u8 type (Data or Frct), u16 length, length bytes`: the payload that packet would carry alone.
+ */
+export const BATCH_FRAME_HEADER = 3
+
+/**
+ * Largest Batch payload. On loopback (MTU 64 KiB) a datagram of 32 KiB costs the kernel little more
+ * than one of 1 KiB, and holds three SDUs of 8 KiB; elsewhere a batch stays within one Ethernet frame
+ * (1500 bytes less the IPv6, UDP, wire and encryption headers), so batching never makes IP fragment
+ * what it would not have fragmented.
+ */
+export const BATCH_LIMIT_LOOPBACK = 32 << 10
+export const BATCH_LIMIT = 1500 - 48 - HEADER_SIZE - 24
+
+/** True for 127.0.0.0/8 and ::1 (as IPv6 or IPv4-mapped). */
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.')
+}
 
 export type PacketTypeValue = (typeof PacketType)[keyof typeof PacketType]
 
