@@ -5,7 +5,7 @@ import {TxBatch} from '../../src/core/embedded/batch.js'
 import type {Peer} from '../../src/core/embedded/endpoint.js'
 import {BATCH_FRAME_HEADER, BATCH_LIMIT, HEADER_SIZE, PacketType, header, isLoopback} from '../../src/core/embedded/wire.js'
 import {Flow} from '../../src/core/flow.js'
-import {backendPair, flowPair, until, type Pair} from './helpers.js'
+import {backendPair, capture, flowPair, until, type Pair} from './helpers.js'
 
 let pair: Pair | undefined
 afterEach(async () => {
@@ -17,18 +17,6 @@ function sdu(i: number, size: number): Buffer {
   const buf = Buffer.alloc(size, i & 0xff)
   buf.writeUInt32BE(i, 0)
   return buf
-}
-
-/** The datagrams the client sends on its flows, copied; with `hold` set, kept instead of sent. */
-function capture(p: Pair): {packets: Buffer[]; hold: boolean} {
-  const seen = {packets: [] as Buffer[], hold: false}
-  const original = p.client.sendData.bind(p.client)
-  p.client.sendData = (msg, peer, done) => {
-    seen.packets.push(Buffer.concat(Array.isArray(msg) ? (msg as Uint8Array[]) : [msg as Uint8Array]))
-    if (seen.hold) done?.(null)
-    else original(msg, peer, done)
-  }
-  return seen
 }
 
 function frame(type: number, payload: Buffer): Buffer {

@@ -1,7 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import type {Peer} from '../../src/core/embedded/endpoint.js'
 import {HEADER_SIZE} from '../../src/core/embedded/wire.js'
-import {backendPair, flowPair, until, type Pair} from './helpers.js'
+import {backendPair, capture, flowPair, until, type Pair} from './helpers.js'
 
 const pairs: Pair[] = []
 afterEach(async () => {
@@ -12,18 +12,6 @@ async function open(qos: string): Promise<Pair> {
   const p = await flowPair(qos)
   pairs.push(p)
   return p
-}
-
-/** Records the data packets the client sends; with `hold` set, keeps them instead of sending. */
-function capture(p: Pair): {packets: Buffer[]; hold: boolean} {
-  const seen = {packets: [] as Buffer[], hold: false}
-  const original = p.client.sendData.bind(p.client)
-  p.client.sendData = (msg, peer, done) => {
-    seen.packets.push(Buffer.concat(Array.isArray(msg) ? (msg as Uint8Array[]) : [msg as Uint8Array]))
-    if (seen.hold) done?.(null)
-    else original(msg, peer, done)
-  }
-  return seen
 }
 
 describe('encrypted flows', () => {

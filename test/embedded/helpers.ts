@@ -69,3 +69,15 @@ export async function until(cond: () => boolean, ms = 10_000, what = 'condition'
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+/** The datagrams the client sends on its flows, copied; with `hold` set, kept instead of sent. */
+export function capture(p: Pair): {packets: Buffer[]; hold: boolean} {
+  const seen = {packets: [] as Buffer[], hold: false}
+  const original = p.client.sendData.bind(p.client)
+  p.client.sendData = (msg, peer, done) => {
+    seen.packets.push(Buffer.concat(Array.isArray(msg) ? (msg as Uint8Array[]) : [msg as Uint8Array]))
+    if (seen.hold) done?.(null)
+    else original(msg, peer, done)
+  }
+  return seen
+}

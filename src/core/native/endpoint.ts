@@ -143,7 +143,6 @@ export class NativeEndpoint implements Endpoint {
    */
   async negotiate(agreed: Agreement, qos: QoSSpec, timeoutMs: number): Promise<string | undefined> {
     const init = new AeadInitiator(agreed.cypher, agreed.mode)
-    const refused = (why: string): string => why
     this.#sniff = false
     const deadline = performance.now() + timeoutMs
     let resendAt = 0
@@ -160,20 +159,20 @@ export class NativeEndpoint implements Endpoint {
         reply = this.readSdu()
       } catch (err) {
         if (err instanceof OuroError && (err.errnoName === 'EFLOWDOWN' || err.errnoName === 'EFLOWPEER')) {
-          return refused('the peer closed the flow instead of answering ouro\'s handshake: it is not an ouro process (such as ocbr)')
+          return 'the peer closed the flow instead of answering ouro\'s handshake: it is not an ouro process (such as ocbr)'
         }
-        return refused(`the flow failed during ouro's handshake (${(err as Error).message})`)
+        return `the flow failed during ouro's handshake (${(err as Error).message})`
       }
       if (reply) {
         const result = init.complete(reply)
-        if (typeof result === 'string') return refused(result)
+        if (typeof result === 'string') return result
         this.#negotiated = true
         if (result.cipher) this.#protect(result.cipher, agreed.cypher)
         if (agreed.mode !== FlowMode.Plain) this.#startFrct(agreed.mode, qos)
         this.#stats = {pktsIn: 0, bytesIn: 0, pktsOut: 0, bytesOut: 0, dropped: 0} // ACCEPT was not the application's
         return undefined
       }
-      if (now >= deadline) return refused(`no answer to ouro's handshake within ${timeoutMs / 1000} s: the peer is not an ouro process (stock servers such as ocbr do not take part)`)
+      if (now >= deadline) return `no answer to ouro's handshake within ${timeoutMs / 1000} s: the peer is not an ouro process (stock servers such as ocbr do not take part)`
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.max(1, Math.min(resendAt, deadline) - now))
         function done(): void {
@@ -563,14 +562,13 @@ export class NativeEndpoint implements Endpoint {
    */
   #delivered(n: number, into: Uint8Array | undefined): Uint8Array | undefined {
     const buf = into ?? this.#host.readBuf
-    if ((this.#sniff || this.#handshake || this.#negotiated) && buf[0] === 0 && buf[1] === 0xff) {
+    const sniffing = this.#sniff
+    this.#sniff = false
+    if ((sniffing || this.#handshake || this.#negotiated) && buf[0] === 0 && buf[1] === 0xff) {
       // Handshake messages start 00 ff; sealed SDUs 00 00 (their counter is below 2^48), FRCT packets their flags.
-      const sniffing = this.#sniff
-      this.#sniff = false
       if ((sniffing || this.#handshake) && this.#answerHello(buf, n)) return undefined
       if (this.#negotiated && parseHandshake(buf, n)) return undefined // a repeated ACCEPT
     }
-    this.#sniff = false
     let sdu: Buffer
     if (this.#aead) {
       const plain = this.#aead.open(buf, n)
