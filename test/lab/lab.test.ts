@@ -11,6 +11,12 @@ const env = testEnv({OURO_BACKEND: 'native'})
 const lab = `t${process.pid % 100_000}`
 
 const ouro = (...args: string[]): Promise<Result> => runOuro(args, env, undefined, 40_000)
+/**
+ * `ouro lab up ARGS...`: bounded by what up itself may take, building again up to five times when
+ * 0.23 fails on the way (a busy host makes that more likely), not by a single build's time.
+ */
+const labUp = (...args: string[]): Promise<Result> => runOuro(['lab', 'up', ...args], env, undefined, UP_MS)
+const UP_MS = 150_000
 /** `ouro lab exec NODE -- ouro ARGS...` in the test's lab. */
 const inNode = (node: string, ...args: string[]): string[] => ['lab', 'exec', node, '--lab', lab, '--', process.execPath, RUN, ...args]
 
@@ -63,10 +69,10 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
   let pids: number[] = []
 
   beforeAll(async () => {
-    const up = await ouro('lab', 'up', '--lab', lab, '--nodes', '3', '--topology', 'chain', '--json')
+    const up = await labUp('--lab', lab, '--nodes', '3', '--topology', 'chain', '--json')
     expect(up.code, up.stderr).toBe(0)
     pids = state(lab).nodes.flatMap((n) => [n.initPid!, n.supPid!])
-  }, 120_000)
+  }, UP_MS + 10_000)
 
   afterAll(async () => {
     await ouro('lab', 'down', '--lab', lab)
@@ -191,7 +197,7 @@ describe.skipIf(skip)('ouro lab: what a failed or killed up leaves', () => {
   }, 90_000)
 
   it('down without the state file still ends the nodes it finds by namespace name', async () => {
-    const up = await ouro('lab', 'up', '--lab', killed, '--nodes', '2')
+    const up = await labUp('--lab', killed, '--nodes', '2')
     expect(up.code, up.stderr).toBe(0)
     const pids = state(killed).nodes.flatMap((n) => [n.initPid!, n.supPid!])
     rmSync(`${env.OURO_RUNTIME_DIR}/lab/${killed}.json`)
@@ -199,7 +205,7 @@ describe.skipIf(skip)('ouro lab: what a failed or killed up leaves', () => {
     expect(down.code, down.stderr).toBe(0)
     expect(down.stdout).toMatch(/stopped a node no state knew of/)
     expect(leftovers(killed, pids)).toEqual([])
-  }, 90_000)
+  }, UP_MS + 30_000)
 
   it('bad up input gets one line and exit 2, before anything is made', async () => {
     oneLine(await ouro('lab', 'up', '--lab', killed, '--nodes', '1'), 2, /a lab has 2 to 16 nodes/)
@@ -225,7 +231,7 @@ describe.skipIf(skip)('ouro lab: two nodes, jumbo frames, netem', () => {
   }, 60_000)
 
   it('adds netem to every link, or says in one line that the kernel has none, leaving nothing', async () => {
-    const up = await ouro('lab', 'up', '--lab', two, '--nodes', '2', '--link', 'delay=2ms')
+    const up = await labUp('--lab', two, '--nodes', '2', '--link', 'delay=2ms')
     if (up.code !== 0) {
       oneLine(up, 1, /--link needs tc netem, which this kernel does not have .*\[ENOTSUP\]$/)
       expect(netnsOf(two)).toEqual([])
@@ -234,10 +240,10 @@ describe.skipIf(skip)('ouro lab: two nodes, jumbo frames, netem', () => {
     const qdisc = await ouro('lab', 'exec', 'n2', '--lab', two, '--', 'tc', 'qdisc', 'show', 'dev', 'to-n1')
     expect(qdisc.stdout).toMatch(/netem .*delay 2ms/)
     expect((await ouro('lab', 'down', '--lab', two)).code).toBe(0)
-  }, 90_000)
+  }, UP_MS + 30_000)
 
   it('links carry no IP address and the MTU asked for, and a name served on n2 answers n1', async () => {
-    const up = await ouro('lab', 'up', '--lab', two, '--nodes', '2', '--mtu', '9000')
+    const up = await labUp('--lab', two, '--nodes', '2', '--mtu', '9000')
     expect(up.code, up.stderr).toBe(0)
     const sh = (node: string, cmd: string): Promise<Result> => ouro('lab', 'exec', node, '--lab', two, '--', 'sh', '-c', cmd)
     const addrs = await sh('n1', 'ip -o addr show dev to-n2')
@@ -258,5 +264,5 @@ describe.skipIf(skip)('ouro lab: two nodes, jumbo frames, netem', () => {
     }
     expect((await ouro('lab', 'down', '--lab', two)).code).toBe(0)
     expect(netnsOf(two)).toEqual([])
-  }, 90_000)
+  }, UP_MS + 30_000)
 })
