@@ -126,6 +126,8 @@ export class Frct {
     readonly rtx: boolean,
     /** Receive queue capacity in SDUs (the window never exceeds it). */
     private readonly rxCapacity: number,
+    /** Packets of an SDU's size the link under us takes in flight at most (none: the window alone). */
+    private readonly inflightCap?: (sduLen: number) => number,
   ) {
     if (rtx) {
       this.#pkts = new Array<Buffer | undefined>(FRCT_WINDOW).fill(undefined)
@@ -149,8 +151,12 @@ export class Frct {
     return this.#sndNext - this.#sndUna
   }
 
-  #windowOpen(): boolean {
-    return this.#sndNext < this.#peerRwe && this.#sndNext - this.#sndUna < FRCT_WINDOW
+  /** Whether an SDU of `len` bytes may be sent now (window, link cap, bytes in flight). */
+  #canSend(len: number): boolean {
+    const inflight = this.#sndNext - this.#sndUna
+    if (this.#sndNext >= this.#peerRwe || inflight >= FRCT_WINDOW) return false
+    if (this.inflightCap && inflight >= this.inflightCap(len)) return false
+    return this.#inflightBytes === 0 || this.#inflightBytes + len <= MAX_INFLIGHT_BYTES
   }
 
   /**
@@ -159,7 +165,7 @@ export class Frct {
    */
   trySend(sdu: Uint8Array, done: (err?: Error) => void): boolean {
     const len = sdu.length
-    if (this.#closed || !this.#windowOpen() || (this.#inflightBytes > 0 && this.#inflightBytes + len > MAX_INFLIGHT_BYTES)) {
+    if (this.#closed || !this.#canSend(len)) {
       this.#wantWritable = true
       this.#blockedLen = len
       if (!this.#closed && this.#sndNext >= this.#peerRwe) this.#arm(performance.now() + PROBE_MS)
@@ -241,7 +247,7 @@ export class Frct {
     }
     this.#peerRwe = ack + window
     if (sack && this.rtx) this.#onSack(sack, now)
-    if (this.#wantWritable && this.#windowOpen() && (this.#inflightBytes === 0 || this.#inflightBytes + this.#blockedLen <= MAX_INFLIGHT_BYTES)) {
+    if (this.#wantWritable && this.#canSend(this.#blockedLen)) {
       this.#wantWritable = false
       this.host.writable()
     }

@@ -32,6 +32,7 @@ import {findSecurityDir, securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
 import {Reactor, WAIT_MS} from './reactor.js'
+import {PoolGauge, usesGlobalPool} from './pool.js'
 import {removeProcessFiles, stallBound, Watchdog} from './watchdog.js'
 
 const ETIMEDOUT = 110
@@ -90,6 +91,8 @@ interface AcceptWaiter {
 export class NativeBackend implements Backend, EndpointHost {
   readonly kind = 'native' as const
   readonly maxSdu: number
+  readonly globalPool = usesGlobalPool()
+  readonly pool = PoolGauge.open(this.globalPool)
   readonly lib: NativeLib
   readonly reactor: Reactor
   readonly readBuf: Buffer
@@ -117,8 +120,7 @@ export class NativeBackend implements Backend, EndpointHost {
     this.lib = lib
     this.#opts = opts
     // The global pool (root / group ouroboros) has 1 MiB blocks, the per-user pool 256 KiB; keep room for headers.
-    const privileged = process.getuid?.() === 0 || (process.getgroups?.() ?? []).length > 0
-    this.maxSdu = privileged && process.getuid?.() === 0 ? (1 << 20) - 4096 : (1 << 18) - 4096
+    this.maxSdu = this.globalPool ? (1 << 20) - 4096 : (1 << 18) - 4096
     this.readBuf = Buffer.alloc(this.maxSdu)
     this.reactor = new Reactor(lib)
     process.on('exit', this.#onExit)

@@ -13,6 +13,7 @@ import {FCCNTL, FLOWF} from './c/fccntl.js'
 import {FRCT_HEADER_SIZE, FRCT_LINGER_MS, FrctFlow} from './frct-flow.js'
 import type {NativeLib} from './load.js'
 import {toTimespec} from './marshal.js'
+import {PacketBudget, type PoolGauge} from './pool.js'
 import type {Reactor} from './reactor.js'
 
 const EAGAIN = 11
@@ -37,6 +38,10 @@ export interface EndpointHost {
   lockHazard(): boolean
   /** Hands the tear-down of a flow to the backend, which tracks it until close(). */
   linger(ep: NativeEndpoint): Promise<void>
+  /** Whether this process's packets come from the node's global pool (see pool.ts). */
+  readonly globalPool: boolean
+  /** How full the node's packet pool is, when its header can be read. */
+  readonly pool: PoolGauge | undefined
 }
 
 type State = 'up' | 'down' | 'dealloc' | 'peer'
@@ -71,6 +76,9 @@ export class NativeEndpoint implements Endpoint {
   #released = false
   /** Writes left before the tx ring must be checked again. */
   #credit = 0
+  /** The packet size the credit was last counted for, and its class in the node's pool (-1: none known). */
+  #packetLen = -1
+  #poolClass = -1
   /**
    * Reads allowed before the next FLOW_PKT event: one per event received. 0.23's flow set appends one
    * event per packet written to a fixed queue of SSM_RBUFF_SIZE (1024) entries with no bound check, and
@@ -193,6 +201,7 @@ export class NativeEndpoint implements Endpoint {
 
   /** From now on ouro FRCT carries the flow's SDUs (see frct-flow.ts); the flow reports `qos`. */
   #startFrct(mode: FlowMode, qos: QoSSpec): void {
+    const budget = new PacketBudget(this.#host.globalPool)
     this.#frct = new FrctFlow(
       {
         writePacket: (buf, len) => this.#writePacket(buf, len),
@@ -203,6 +212,7 @@ export class NativeEndpoint implements Endpoint {
         },
       },
       mode === FlowMode.Reliable,
+      (len) => budget.for(len + FRCT_HEADER_SIZE + (this.#aead ? AEAD_OVERHEAD : 0)),
     )
     this.#qos = qos.with({cypher: this.#qos.cypher})
     this.#maxSdu -= FRCT_HEADER_SIZE
@@ -255,8 +265,8 @@ export class NativeEndpoint implements Endpoint {
   #writePacket(buf: Uint8Array, len: number): void {
     if (this.#released || this.#state !== 'up') return
     try {
-      if (this.#credit <= 0 && !this.#refreshCredit()) return
       const aead = this.#aead
+      if (this.#credit <= 0 && !this.#refreshCredit(len + (aead ? AEAD_OVERHEAD : 0))) return
       if (!aead) {
         this.#flowWrite(buf, len, undefined)
         return
@@ -655,7 +665,7 @@ export class NativeEndpoint implements Endpoint {
 
   /** A write of an ouro FRCT flow: false (WRITABLE follows) while the window or the tx ring is full. */
   #frctSend(sdu: Uint8Array, done: (err?: Error) => void): boolean {
-    if (!this.#canWrite() || !this.#frct!.send(sdu, done)) return false
+    if (!this.#canWrite(sdu.length + FRCT_HEADER_SIZE + (this.#aead ? AEAD_OVERHEAD : 0)) || !this.#frct!.send(sdu, done)) return false
     this.#stats.pktsOut++
     this.#stats.bytesOut += sdu.length
     return true
@@ -663,19 +673,22 @@ export class NativeEndpoint implements Endpoint {
 
   #write(sdu: Uint8Array): boolean {
     this.#sniff = false // the acceptor spoke first: a plain flow
-    if (!this.#canWrite()) return false
     const aead = this.#aead
+    if (!this.#canWrite(sdu.length + (aead ? AEAD_OVERHEAD : 0))) return false
     if (!aead) return this.#flowWrite(sdu, sdu.length, sdu.length)
     if (!aead.canSeal()) throw new OuroError('ECRYPT', `flow ${this.id}: its key's counter is exhausted; allocate a new flow`)
     const len = aead.seal(sdu) // may replace aead.tx
     return this.#flowWrite(aead.tx, len, sdu.length)
   }
 
-  /** Throws when the flow is closed or down; false (and a poll for room) when its ring is nearly full. */
-  #canWrite(): boolean {
+  /**
+   * Throws when the flow is closed or down; false (and a poll for room) when its ring is nearly
+   * full, or the node's pool nearly out of blocks for a packet of `len` bytes.
+   */
+  #canWrite(len: number): boolean {
     if (this.#closed) throw new OuroError('ENOTALLOC', 'flow was deallocated')
     if (this.#state !== 'up') throw this.#downError()
-    return this.#credit > 0 || this.#refreshCredit()
+    return this.#credit > 0 || this.#refreshCredit(len)
   }
 
   /** flow_write of `buf[0, len)` once #canWrite() said yes: an SDU of `sduBytes` for the writer, or a handshake message (undefined). */
@@ -696,23 +709,40 @@ export class NativeEndpoint implements Endpoint {
 
   /** A handshake message, not counted as the application's; not sent when the ring is full (HELLO is repeated). */
   #writeHandshake(msg: Buffer): void {
-    if (this.#canWrite()) this.#flowWrite(msg, msg.length, undefined)
+    if (this.#canWrite(msg.length)) this.#flowWrite(msg, msg.length, undefined)
   }
 
-  /** Asks the tx ring how full it is; false (and a poll for room) when it is nearly full. */
-  #refreshCredit(): boolean {
-    if (this.#host.lockHazard()) {
-      this.#credit = 64
-      return true
+  /**
+   * Asks the tx ring how full it is, and the node's pool how many blocks of the size class of a
+   * `len`-byte packet it can spare (pool.ts: an empty class can stop an IPCP for good); false (and a
+   * poll for room) when either is nearly out.
+   */
+  #refreshCredit(len: number): boolean {
+    if (len !== this.#packetLen) {
+      this.#packetLen = len
+      this.#poolClass = this.#host.pool?.classOf(len) ?? -1
     }
-    const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
-    if (queued < 0) throw OuroError.fromErrno(queued, `write on flow ${this.id}`)
-    if (queued >= RING_HIGH - 64) {
+    if (this.#host.lockHazard()) {
+      this.#credit = Math.min(64, this.#poolRoom())
+      if (this.#credit > 0) return true
       this.#pollWritable(true)
       return false
     }
-    this.#credit = RING_HIGH - queued
+    const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
+    if (queued < 0) throw OuroError.fromErrno(queued, `write on flow ${this.id}`)
+    const room = Math.min(RING_HIGH - queued, this.#poolRoom())
+    if (queued >= RING_HIGH - 64 || room <= 0) {
+      this.#pollWritable(true)
+      return false
+    }
+    this.#credit = room
     return true
+  }
+
+  /** Blocks of this flow's packet size class the node's pool can spare (unbounded when it cannot tell). */
+  #poolRoom(): number {
+    const pool = this.#host.pool
+    return pool ? pool.room(this.#poolClass) : Number.POSITIVE_INFINITY
   }
 
   /**
@@ -731,11 +761,12 @@ export class NativeEndpoint implements Endpoint {
       if (ring && !this.#host.lockHazard()) {
         const queued = this.#host.lib.fccntl.queueLen(this.id, FCCNTL.FLOWGTXQLEN)
         const spinning = performance.now() - since < SPIN_MS
-        if (queued >= (spinning ? RING_HIGH - 128 : RING_LOW) && this.#state === 'up') {
+        const room = Math.min(RING_HIGH - Math.max(0, queued), this.#poolRoom())
+        if ((queued >= (spinning ? RING_HIGH - 128 : RING_LOW) || room <= 0) && this.#state === 'up') {
           this.#schedulePoll(tick, spinning)
           return
         }
-        this.#credit = RING_HIGH - Math.max(0, queued)
+        this.#credit = room
       }
       this.onEvent?.(WRITABLE)
     }

@@ -40,7 +40,8 @@ export class FrctFlow {
   /** Delivered SDUs whose FlowPkt events are still to be raised (one batch per turn of the event loop). */
   #pktEvents = 0
 
-  constructor(link: FrctLink, rtx: boolean) {
+  /** `inflightCap`: packets of an SDU's size the node's packet pool lets this flow keep in flight (pool.ts). */
+  constructor(link: FrctLink, rtx: boolean, inflightCap: (sduLen: number) => number) {
     this.#link = link
     this.frct = new Frct(
       {
@@ -55,6 +56,7 @@ export class FrctFlow {
       },
       rtx,
       RX_QUEUE_MAX,
+      inflightCap,
     )
   }
 
