@@ -17,7 +17,8 @@ describe('lab spec', () => {
 
   it('names nodes n1..nN and keeps the defaults', () => {
     const spec = labSpec({nodes: 3})
-    expect(spec).toMatchObject({name: 'lab', nodes: ['n1', 'n2', 'n3'], topology: 'chain', layer: 'ouro', mtu: 1500})
+    expect(spec).toMatchObject({name: 'lab', nodes: ['n1', 'n2', 'n3'], topology: 'chain', layer: 'ouro', mtu: 1500, congestion: 'mb-ecn'})
+    expect(labSpec({congestion: 'none'}).congestion).toBe('none')
   })
 
   it.each([
@@ -27,6 +28,7 @@ describe('lab spec', () => {
     [{name: 'My-Lab'}, /bad lab name "My-Lab"/],
     [{layer: '1x'}, /bad layer name "1x"/],
     [{mtu: 100}, /bad MTU 100: use 1280 to 65535/],
+    [{congestion: 'cubic'}, /unknown congestion policy "cubic": valid are mb-ecn, none/],
     [{link: 'lost=1%'}, /unknown key "lost"/],
     [{link: 'reorder=1%'}, /netem reorders only delayed packets/],
   ])('refuses %o with one line', (opts, message) => {

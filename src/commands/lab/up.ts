@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {OuroCommand} from '../../cli/base-command.js'
 import {labFlag} from '../../cli/flags.js'
 import {formatLabStatus} from '../../output/lab.js'
-import {labSpec, labStatus, labUp, TOPOLOGIES, type LabStatus} from '../../services/lab/index.js'
+import {CONGESTION, labSpec, labStatus, labUp, TOPOLOGIES, type LabStatus} from '../../services/lab/index.js'
 
 export default class LabUp extends OuroCommand {
   static override summary = 'Build a multi-node Ouroboros network on this host (root)'
@@ -24,12 +24,13 @@ export default class LabUp extends OuroCommand {
     layer: Flags.string({description: 'name of the unicast layer', default: 'ouro'}),
     link: Flags.string({description: 'tc netem impairment of every link, both ways: delay, jitter, loss, dup, reorder, rate (as --link elsewhere)'}),
     mtu: Flags.integer({description: 'MTU of every link (1500: Ethernet; 9000: jumbo)', default: 1500}),
+    congestion: Flags.string({description: "the unicast layer's congestion avoidance (mb-ecn paces flows by ECN)", options: [...CONGESTION], default: 'mb-ecn'}),
     lab: labFlag,
   }
 
   async run(): Promise<LabStatus> {
     const {flags} = await this.parse(LabUp)
-    const spec = labSpec({name: flags.lab, nodes: flags.nodes, topology: flags.topology, layer: flags.layer, link: flags.link, mtu: flags.mtu})
+    const spec = labSpec({name: flags.lab, nodes: flags.nodes, topology: flags.topology, layer: flags.layer, link: flags.link, mtu: flags.mtu, congestion: flags.congestion})
     await labUp(spec, (line) => this.note(line))
     const status = await labStatus(spec.name)
     if (!flags.json) this.log(formatLabStatus(status))

@@ -47,7 +47,7 @@ export async function buildLayers(host: LabHost, state: LabState, progress: (lin
   }
 
   const first = spec.nodes[0]!
-  await irm(host, node(first), ['ipcp', 'bootstrap', 'type', 'unicast', 'name', unicast(first), 'layer', spec.layer, 'ls_t_recalc', String(LS_RECALC_S), 'autobind'], `bootstrapping layer ${spec.layer}`)
+  await irm(host, node(first), ['ipcp', 'bootstrap', 'type', 'unicast', 'name', unicast(first), 'layer', spec.layer, 'ls_t_recalc', String(LS_RECALC_S), 'congestion', spec.congestion, 'autobind'], `bootstrapping layer ${spec.layer}`)
   known.set(first, new Set([unicast(first), spec.layer]))
   await announce(first)
   progress(`${first}: bootstrapped unicast layer ${spec.layer}`)
