@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {OuroCommand} from '../../cli/base-command.js'
 import {labFlag} from '../../cli/flags.js'
 import {formatLabStatus} from '../../output/lab.js'
-import {CONGESTION, labSpec, labStatus, labUp, TOPOLOGIES, type LabStatus} from '../../services/lab/index.js'
+import {CONGESTION, DEFAULT_CONGESTION, labSpec, labStatus, labUp, TOPOLOGIES, type LabStatus} from '../../services/lab/index.js'
 
 export default class LabUp extends OuroCommand {
   static override summary = 'Build a multi-node Ouroboros network on this host (root)'
@@ -24,7 +24,7 @@ export default class LabUp extends OuroCommand {
     layer: Flags.string({description: 'name of the unicast layer', default: 'ouro'}),
     link: Flags.string({description: 'tc netem impairment of every link, both ways: delay, jitter, loss, dup, reorder, rate (as --link elsewhere)'}),
     mtu: Flags.integer({description: 'MTU of every link (1500: Ethernet; 9000: jumbo)', default: 1500}),
-    congestion: Flags.string({description: "the unicast layer's congestion avoidance (mb-ecn paces flows by ECN)", options: [...CONGESTION], default: 'mb-ecn'}),
+    congestion: Flags.string({description: "the unicast layer's congestion avoidance (mb-ecn paces flows by ECN)", options: [...CONGESTION], default: DEFAULT_CONGESTION}),
     lab: labFlag,
   }
 

@@ -14,7 +14,7 @@ import {labDir, readState, removeState, requireNode, requireState, writeState, t
  * unicast layer enrolled over all of them. Needs root.
  */
 
-export {CONGESTION, labSpec, TOPOLOGIES, naming, type Congestion, type LabSpec, type Topology} from './spec.js'
+export {CONGESTION, DEFAULT_CONGESTION, labSpec, TOPOLOGIES, naming, type Congestion, type LabSpec, type Topology} from './spec.js'
 export {labUnavailable} from './host.js'
 export {listLabs, readState, type LabState} from './state.js'
 

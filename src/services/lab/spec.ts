@@ -49,6 +49,7 @@ export interface SpecOptions {
 /** The congestion avoidance policies of 0.23's unicast IPCP (`irm ipcp bootstrap ... congestion`). */
 export const CONGESTION = ['mb-ecn', 'none'] as const
 export type Congestion = (typeof CONGESTION)[number]
+export const DEFAULT_CONGESTION: Congestion = 'mb-ecn'
 
 const LAB_NAME = /^[a-z][a-z0-9]{0,11}$/
 const LAYER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/
@@ -67,7 +68,7 @@ export function labSpec(opts: SpecOptions = {}): LabSpec {
   if (!LAYER_NAME.test(layer)) throw new OuroError('EINVAL', `bad layer name "${layer}": use up to 32 letters, digits, - and _, starting with a letter`)
   const mtu = opts.mtu ?? DEFAULT_MTU
   if (!Number.isInteger(mtu) || mtu < 1280 || mtu > 65535) throw new OuroError('EINVAL', `bad MTU ${mtu}: use 1280 to 65535 (1500 is Ethernet's, 9000 jumbo)`)
-  const congestion = (opts.congestion ?? 'mb-ecn') as Congestion
+  const congestion = (opts.congestion ?? DEFAULT_CONGESTION) as Congestion
   if (!CONGESTION.includes(congestion)) throw new OuroError('EINVAL', `unknown congestion policy "${opts.congestion}": valid are ${CONGESTION.join(', ')}`)
   if (opts.link !== undefined) netemArgs(parseLink(opts.link))
   const nodes = Array.from({length: count}, (_, i) => `n${i + 1}`)
