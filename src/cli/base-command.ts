@@ -7,6 +7,14 @@ import {SHUTDOWN_MS} from '../services/spawn-self.js'
 export const EXIT = {ok: 0, failed: 1, usage: 2, sigint: 130, sigterm: 143} as const
 
 
+/**
+ * Deallocates every flow and unbinds every name, giving up after SHUTDOWN_MS: a call stuck inside
+ * the library must not keep a finished command alive.
+ */
+async function closeAllBounded(): Promise<void> {
+  await Promise.race([closeAll(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())])
+}
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof OuroCommand)['baseFlags'] & T['flags']>
 
 /**
@@ -51,7 +59,7 @@ export abstract class OuroCommand extends Command {
   protected async shutdown(code: number): Promise<never> {
     if (!this.#stopping) {
       this.#stopping = true
-      await Promise.race([closeAll(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())])
+      await closeAllBounded()
     }
     process.exit(code)
   }
@@ -71,7 +79,7 @@ export abstract class OuroCommand extends Command {
     if (this.#stopping) return new Promise<never>(() => undefined)
     const code = exitCodeOf(err)
     process.stderr.write(`ouro ${(this.id ?? '').replaceAll(':', ' ')}: ${describeError(err, this.#verbose)}\n`)
-    await Promise.race([closeAll(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_MS).unref())])
+    await closeAllBounded()
     throw new Errors.ExitError(code)
   }
 
@@ -79,7 +87,7 @@ export abstract class OuroCommand extends Command {
     if (this.#stopping) return new Promise<never>(() => undefined)
     for (const [signal, handler] of this.#signals) process.off(signal, handler)
     this.#signals = []
-    if (!err) await closeAll()
+    if (!err) await closeAllBounded()
     await super.finally(err)
   }
 }
