@@ -197,6 +197,9 @@ async function runPing(flow: Flow, opts: PingOptions, onEvent: (e: PingClientEve
   let outOfOrder = 0
   let expected = 0
   let timedOut = false
+  if (opts.size > flow.maxSduSize) {
+    throw new OuroError('EMSGSIZE', `-s ${opts.size} is larger than the largest SDU this flow to "${opts.name}" carries (${flow.maxSduSize} bytes): use -s ${flow.maxSduSize} or less`)
+  }
   const buf = Buffer.alloc(opts.size)
   // oping's reader: a receive timeout of interval (whole seconds) + 2 s.
   flow.setRcvTimeout(Math.floor(opts.intervalMs / 1000) + 2)

@@ -27,7 +27,7 @@ import {
   unregName,
   type IpcpInfo,
 } from './irm-calls.js'
-import {directPeer, mappedRings} from './direct.js'
+import {FlowPaths, pathSduLimit} from './direct.js'
 import {findSecurityDir, securityDir} from './locate.js'
 import type {NativeLib} from './load.js'
 import {fromCQos, toCQos, toTimespec} from './marshal.js'
@@ -105,6 +105,8 @@ export class NativeBackend implements Backend, EndpointHost {
   readonly #abandoned = new Set<number>()
   /** Direct FRCT flows refused at allocation (see directFrctRefused): marked down and left to the IRMd. */
   readonly #refused = new WeakSet<NativeEndpoint>()
+  /** Where each new flow goes: direct to a process of this node, or through an IPCP. */
+  readonly #paths = new FlowPaths()
   #stuckDeallocs = 0
   /** Started with the first flow: libouroboros can block the main thread only once flows exist. */
   #watchdog: Watchdog | undefined
@@ -208,6 +210,10 @@ export class NativeBackend implements Backend, EndpointHost {
   #endpoint(fd: number, qos: QoSSpec, name: string, role: 'alloc' | 'accept' | 'join'): NativeEndpoint {
     if (fd < 64 || fd >= 4096) throw new OuroError('EBADF', `libouroboros returned flow descriptor ${fd}, outside 64..4095`)
     const ep = new NativeEndpoint(this, fd, qos, name, role)
+    const path = this.#paths.next()
+    ep.direct = path.direct
+    // 0.23 drops an SDU larger than a frame carries without a word: make such a write EMSGSIZE.
+    if (path.viaIpcp) ep.limitSdu(pathSduLimit())
     this.#flows.add(ep)
     if (!this.#watchdog) {
       this.#watchdog = new Watchdog({stallMs: this.#opts.stallMs ?? stallBound(), irmPath: this.lib.located.irmPath, settleMs: WAIT_MS + 50})
@@ -250,9 +256,6 @@ export class NativeBackend implements Backend, EndpointHost {
 
   /** flow_alloc with `qos` as given; `negotiate` false leaves ouro's handshake to the caller. */
   async #alloc(name: string, qos: QoSSpec, opts: WaitOptions, timeoutMs: number, started: number, negotiate = true): Promise<NativeEndpoint> {
-    const checkDirect = qos.inOrder === 1 && !this.#opts.directFrct
-    const ipcps = checkDirect ? new Set((await listIpcps(this.lib)).map((i) => i.pid)) : undefined
-    const before = checkDirect ? mappedRings() : undefined
     const cqs = toCQos(qos)
     const fd = await this.#blocking(
       this.lib.dev.flow_alloc,
@@ -263,8 +266,8 @@ export class NativeBackend implements Backend, EndpointHost {
     )
     if (fd < 0) throw allocError(fd, name, timeoutMs, 'allocating a flow to', this.lib.located.libDir)
     const ep = this.#adopt(fd, () => this.#endpoint(fd, fromCQos(cqs), name, 'alloc'))
-    const peer = before && ipcps ? directPeer(before, mappedRings(), ipcps) : undefined
-    if (peer !== undefined) {
+    const peer = ep.direct
+    if (peer !== undefined && qos.inOrder === 1 && !this.#opts.directFrct) {
       // Not flow_dealloc: it can block for good, holding the library's lock, on such a flow.
       this.#refused.add(ep)
       void ep.dealloc()

@@ -134,6 +134,14 @@ export class NativeEndpoint implements Endpoint {
     return this.#maxSdu
   }
 
+  /** The peer process when 0.23 connected the flow directly (see direct.ts), else undefined. */
+  direct: number | undefined
+
+  /** The path carries no SDU larger than `limit` bytes (before ouro's own headers): set once, at creation. */
+  limitSdu(limit: number | undefined): void {
+    if (limit !== undefined && limit > 0) this.#maxSdu = Math.min(this.#maxSdu, limit)
+  }
+
   get protection(): Protection {
     return this.#aead ? 'ouro-aead' : 'none'
   }
