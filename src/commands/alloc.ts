@@ -9,11 +9,14 @@ export default class Alloc extends OuroCommand {
   static override summary = 'Allocate a flow to NAME and connect it to stdin/stdout (netcat for flows)'
   static override description =
     'stdin becomes SDUs, SDUs become stdout. When stdin ends, the flow is deallocated after --linger seconds ' +
-    'without incoming SDUs (so replies still arrive); when the peer deallocates, the command ends. Use --lines for one SDU per line.'
+    'without incoming SDUs (so replies still arrive); when the peer deallocates, the command ends. Use --lines for one SDU per line. ' +
+    'The flow is reliable and in order (qos data) unless --qos says otherwise: every byte arrives, or the command fails; ' +
+    '--qos raw sends datagrams that the network may drop without a word (a stock peer on the same node needs it).'
 
   static override examples = [
     'echo hello | <%= config.bin %> alloc myname --lines',
-    '<%= config.bin %> alloc files --qos data < big.iso',
+    '<%= config.bin %> alloc files < big.iso',
+    'echo hello | <%= config.bin %> alloc oecho --lines --qos raw',
   ]
 
   static override args = {
@@ -22,7 +25,7 @@ export default class Alloc extends OuroCommand {
 
   static override flags = {
     lines: Flags.boolean({description: 'one SDU per line, both ways'}),
-    qos: qosFlag({description: 'QoS of the flow (default raw)'}),
+    qos: qosFlag({description: 'QoS of the flow (default data: reliable, in order)'}),
     timeout: timeoutFlag({default: 20}),
     linger: Flags.string({description: 'after stdin ends, seconds without incoming SDUs before deallocating', default: '1'}),
     link: linkFlag,
@@ -32,7 +35,7 @@ export default class Alloc extends OuroCommand {
     const {args, flags} = await this.parse(Alloc)
     this.useBackend(flags.backend)
     applyLink(flags.link)
-    const flow = await flowAlloc(args.name, flags.qos ?? QoS.raw, {timeout: flags.timeout})
+    const flow = await flowAlloc(args.name, flags.qos ?? QoS.data, {timeout: flags.timeout})
     if (this.verbose) this.note(`flow ${flow.id} to "${args.name}" allocated, qos ${flow.getQos().toString()}`)
     const linger = Number(flags.linger)
     if (!Number.isFinite(linger) || linger < 0) throw new OuroError('EINVAL', `--linger must be a number of seconds >= 0, got "${flags.linger}"`)

@@ -54,7 +54,7 @@ async function snapshot(): Promise<{flows: JsonFlow[]; backend: string}> {
 async function startPair(): Promise<{server: OuroProcess; client: OuroProcess}> {
   const server = start(['accept', NAME, '--lines', '--keep-open', '--exec', 'cat'])
   await server.waitFor(/waiting for flows/)
-  const client = start(['alloc', NAME, '--lines'])
+  const client = start(['alloc', NAME, '--lines', '--qos', 'raw'])
   for (let i = 1; i <= 3; i++) client.child.stdin.write(`line ${i}\n`)
   await client.waitFor(/line 3\n/, 'stdout')
   return {server, client}
