@@ -38,11 +38,7 @@ export function mappedRings(maps?: string, self = process.pid): Map<string, Set<
 
 /** The program a process runs (`ipcpd-unicast`, `node`, ...), or undefined once it is gone. */
 export function programOf(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-  } catch {
-    return undefined
-  }
+  return safeRead(`/proc/${pid}/comm`)
 }
 
 const isIpcp = (program: string | undefined): boolean => program?.startsWith('ipcpd-') === true
@@ -94,7 +90,7 @@ export class FlowPaths {
 }
 
 /** Bytes 0.23 adds to an SDU on an Ethernet link: the eth-dix and unicast DT headers (measured at MTU 1500: 1481 B arrive, 1482 B vanish). */
-export const ETH_OVERHEAD = 19
+const ETH_OVERHEAD = 19
 /** What IPv4 / IPv6 and UDP add below a udp IPCP. */
 const UDP_OVERHEAD = {'ipcpd-udp4': 28, 'ipcpd-udp6': 48} as Record<string, number>
 const LIMIT_TTL_MS = 5000
