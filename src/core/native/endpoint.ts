@@ -218,6 +218,12 @@ export class NativeEndpoint implements Endpoint {
           if (this.#state === 'up') this.#state = 'peer'
           this.#frct?.raise(FEventType.FlowPeer)
         },
+        peerDone: () => {
+          if (this.#state !== 'up') return
+          this.#state = 'dealloc'
+          this.#frct?.close() // what it holds in order stays readable
+          this.#frct?.raise(FEventType.FlowDealloc)
+        },
       },
       mode === FlowMode.Reliable,
       (len) => budget.for(len + FRCT_HEADER_SIZE + (this.#aead ? AEAD_OVERHEAD : 0)),
@@ -835,7 +841,10 @@ export class NativeEndpoint implements Endpoint {
   }
 
   async #linger(frct: FrctFlow): Promise<void> {
-    if (this.#state === 'up') await frct.frct.drain(this.#qos.timeout > 0 ? Math.min(this.#qos.timeout, FRCT_LINGER_MS) : FRCT_LINGER_MS)
+    if (this.#state === 'up') {
+      await frct.frct.drain(this.#qos.timeout > 0 ? Math.min(this.#qos.timeout, FRCT_LINGER_MS) : FRCT_LINGER_MS)
+      if (this.#state === 'up') frct.finish()
+    }
     frct.close()
     return this.#release()
   }

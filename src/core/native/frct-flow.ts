@@ -6,6 +6,11 @@
  * each FRCT packet is one SDU of the raw flow (sealed by ouro-aead when the flow is encrypted); its
  * first byte is the FRCT flags (1..15), so it is never taken for a handshake message (00 ff).
  *
+ * FIN, one byte 0x10 (sealed like the rest), tells the peer the flow ended cleanly: sent (FIN_COPIES
+ * times, the raw flow may lose one) by a deallocating side once the peer acknowledged everything.
+ * Across nodes 0.23 tells a peer of a dealloc only when its keepalive runs out (120 s by default),
+ * so without FIN a receiver could not tell "done" from "gone" for that long.
+ *
  * Per flow: one Frct, one receive queue, one send buffer for header + SDU. Per packet: one copy of
  * the SDU into that buffer (none with retransmission, where FRCT keeps the whole packet) and one
  * flow_write.
@@ -19,6 +24,8 @@ export {FRCT_HEADER_SIZE}
 
 /** How long a deallocated flow waits for the peer to acknowledge what it sent (ms). */
 export const FRCT_LINGER_MS = 2000
+const FIN = 0x10
+const FIN_COPIES = 3
 
 /** What FRCT needs from the native flow under it. */
 export interface FrctLink {
@@ -28,6 +35,8 @@ export interface FrctLink {
   raise(type: number): void
   /** Retransmission gave up. */
   failPeer(): void
+  /** The peer sent FIN: it deallocated after everything it sent was acknowledged. */
+  peerDone(): void
 }
 
 export class FrctFlow {
@@ -62,6 +71,10 @@ export class FrctFlow {
 
   /** One packet from the peer (a Buffer of its own: FRCT may keep it). False when malformed. */
   receive(pkt: Buffer): boolean {
+    if (pkt.length === 1 && pkt[0] === FIN) {
+      this.#link.peerDone()
+      return true
+    }
     return pkt.length > 0 && this.frct.receive(pkt, (pkt[0]! & FrctFlag.Data) === 0)
   }
 
@@ -85,6 +98,16 @@ export class FrctFlow {
 
   close(): void {
     this.frct.close()
+  }
+
+  /**
+   * Ends the flow towards the peer: FIN when all it sent was acknowledged (or nothing is
+   * retransmitted), nothing otherwise, so the peer's keepalive reports the loss as EFLOWPEER.
+   */
+  finish(): void {
+    if (this.frct.failed || (this.frct.rtx && this.frct.unacked() > 0)) return
+    const fin = Buffer.of(FIN)
+    for (let i = 0; i < FIN_COPIES; i++) this.#link.writePacket(fin, 1)
   }
 
   #transmit(head: Buffer, body: Uint8Array | undefined): void {
