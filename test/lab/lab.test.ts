@@ -1,5 +1,8 @@
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, rmSync} from 'node:fs'
+import {createHash, randomBytes} from 'node:crypto'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {labUnavailable, type LabState} from '../../src/services/lab/index.js'
 import {OuroProcess, RUN, runOuro, testEnv, type Result} from '../helpers/cli.js'
@@ -56,6 +59,39 @@ async function pingServer(name: string, node: string): Promise<OuroProcess> {
   await server.waitFor(/ping server started/i)
   return server
 }
+
+/** `ouro perf NAME ARGS... --json` from `node`: the one stream's sender and receiver counts, and what protected it. */
+async function perfFrom(node: string, name: string, ...args: string[]): Promise<{protection: string; sent: number; received: number; lost: number}> {
+  const r = await ouro(...inNode(node, 'perf', name, ...args, '--json'))
+  expect(r.code, r.stderr).toBe(0)
+  const j = JSON.parse(r.stdout)
+  const s = j.end.clientToServer.streams[0]
+  return {protection: j.start.test.protection, sent: s.sender.packets, received: s.receiver.packets, lost: s.receiver.lost}
+}
+
+/**
+ * Captures the frames leaving `dev` of `node` (an AF_PACKET socket, python3) until `want` frames of
+ * more than 1000 B went by, and counts those holding `marker`. Resolves to [frames, with marker].
+ */
+function capture(node: string, dev: string, marker: string, want: number): OuroProcess {
+  const script = [
+    'import socket, sys, time',
+    's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))',
+    's.bind((sys.argv[1], 0)); s.settimeout(1)',
+    'marker = sys.argv[2].encode(); want = int(sys.argv[3]); big = hits = 0; end = time.time() + 60',
+    "print('capturing', flush=True)",
+    'while big < want and time.time() < end:',
+    '    try: f = s.recv(65535)',
+    '    except socket.timeout: continue',
+    '    if len(f) > 1000: big += 1; hits += marker in f',
+    "print(f'frames {big} marker {hits}', flush=True)",
+  ].join('\n')
+  return new OuroProcess(['lab', 'exec', node, '--lab', lab, '--', 'python3', '-c', script, dev, marker, String(want)], env)
+}
+const python = spawnSync('python3', ['-c', 'import socket; socket.AF_PACKET'], {encoding: 'utf8'}).status === 0
+if (!skip && !python) console.log('lab test of ciphertext on the wire skipped: python3 with AF_PACKET sockets is missing')
+
+const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex')
 
 function oneLine(r: Result, code: number, pattern: RegExp): void {
   expect(r.code).toBe(code)
@@ -140,6 +176,117 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     oneLine(await ouro('lab', 'status', '--lab', 'nosuchlab'), 1, /no lab "nosuchlab" is up/)
     oneLine(await ouro('lab', 'up', '--lab', lab, '--nodes', '2'), 1, /already up/)
   }, 60_000)
+
+  it('perf across two hops: --qos data delivers every SDU, and the headline is reliable and encrypted by ouro-aead', async () => {
+    expect((await ouro('lab', 'name', 'tperf', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    const server = new OuroProcess(inNode('n3', 'perf', '--listen', 'tperf'), env)
+    try {
+      await server.waitFor(/Server started/)
+      const raw = await perfFrom('n1', 'tperf', '--rate', '10M', '-t', '1')
+      expect(raw).toMatchObject({protection: 'none'})
+      expect(raw.sent).toBeGreaterThan(0)
+      const data = await perfFrom('n1', 'tperf', '--qos', 'data', '-t', '2')
+      expect(data).toMatchObject({protection: 'none', lost: 0, received: data.sent})
+      const headline = await perfFrom('n1', 'tperf', '--qos', 'loss=0,cypher=256', '-t', '2')
+      expect(headline).toMatchObject({protection: 'ouro-aead', lost: 0, received: headline.sent})
+      expect(headline.sent).toBeGreaterThan(100)
+    } finally {
+      await server.stop()
+    }
+  }, 90_000)
+
+  it('stock ocbr measures against ouro perf --listen, and oecho talks to ouro echo both ways', async () => {
+    expect((await ouro('lab', 'name', 'tcbr', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    const server = new OuroProcess(inNode('n3', 'perf', '--listen', 'tcbr'), env)
+    try {
+      await server.waitFor(/Server started/)
+      const cbr = await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'ocbr', '-n', 'tcbr', '-s', '1000', '-r', '4000000', '-d', '1')
+      expect(cbr.stdout).toMatch(/sent statistics: +\d+ packets/)
+      // ocbr's server lines, one a second while the flow lasts.
+      await server.waitFor(/Flow +\d+: +[1-9]\d* packets \( +\d+ bytes\) in +\d+ ms/, 'stdout')
+    } finally {
+      await server.stop()
+    }
+    // Stock oecho's client always allocates the name "oecho".
+    expect((await ouro('lab', 'name', 'oecho', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    const echo = new OuroProcess(inNode('n3', 'echo', '--listen', 'oecho'), env)
+    try {
+      await echo.waitFor(/Starting the server/)
+      const stock = await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'oecho')
+      expect(stock.stdout).toMatch(/Server replied with Client says hi!/)
+    } finally {
+      await echo.stop()
+    }
+    expect((await ouro('lab', 'name', 'techo2', '--on', 'n1', '--lab', lab)).code).toBe(0)
+    expect((await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'irm', 'bind', 'program', '/usr/bin/oecho', 'name', 'techo2')).code).toBe(0)
+    const stockServer = new OuroProcess(['lab', 'exec', 'n1', '--lab', lab, '--', 'stdbuf', '-oL', 'oecho', '-l'], env)
+    try {
+      await stockServer.waitFor(/Starting the server/, 'stdout')
+      const r = await ouro(...inNode('n3', 'echo', 'techo2', '-m', 'across the layer', '--json'))
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/across the layer/)
+      await stockServer.waitFor(/Message from client is across the layer/, 'stdout')
+    } finally {
+      await stockServer.stop()
+    }
+  }, 90_000)
+
+  it('alloc | accept carries 16 MiB byte for byte across two hops, and a write larger than the path carries is one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ouro-lab-pipe-'))
+    try {
+      const sent = join(dir, 'sent.bin')
+      const got = join(dir, 'got.bin')
+      writeFileSync(sent, randomBytes(16 << 20))
+      expect((await ouro('lab', 'name', 'tpipe', '--on', 'n3', '--lab', lab)).code).toBe(0)
+      const server = new OuroProcess(['lab', 'exec', 'n3', '--lab', lab, '--', 'sh', '-c', `exec "$0" "$1" accept tpipe > "$2"`, process.execPath, RUN, got], env)
+      try {
+        await server.waitFor(/waiting for flows/)
+        const client = await runOuro(['lab', 'exec', 'n1', '--lab', lab, '--', 'sh', '-c', `exec "$0" "$1" alloc tpipe < "$2"`, process.execPath, RUN, sent], env, undefined, 90_000)
+        expect(client.code, client.stderr).toBe(0)
+        const done = await server.exited
+        expect(done.code, done.stderr).toBe(0)
+      } finally {
+        await server.stop()
+      }
+      expect(sha(got)).toBe(sha(sent))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+    const server = await pingServer('tsize', 'n3')
+    try {
+      const fits = await ouro(...inNode('n1', 'ping', 'tsize', '-c', '2', '-i', '0.05', '-s', '1481', '--json'))
+      expect(JSON.parse(fits.stdout)).toMatchObject({received: 2})
+      oneLine(await ouro(...inNode('n1', 'ping', 'tsize', '-c', '1', '-s', '1482')), 1, /-s 1482 is larger than the largest SDU this flow to "tsize" carries \(1481 bytes\).*\[EMSGSIZE\]$/)
+    } finally {
+      await server.stop()
+    }
+  }, 150_000)
+
+  it.skipIf(!python)('the wire between nodes carries plaintext on a plain flow and none on a cypher=256 one', async () => {
+    const marker = 'OURO-PLAINTEXT-MARKER-'
+    const text = `${marker.repeat(60)}\n`.repeat(3000)
+    expect((await ouro('lab', 'name', 'twire', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    const seen = async (qos: string): Promise<[number, number]> => {
+      const server = new OuroProcess(inNode('n3', 'accept', 'twire'), env)
+      const tap = capture('n1', 'to-n2', marker, 200)
+      try {
+        await server.waitFor(/waiting for flows/)
+        await tap.waitFor(/capturing/, 'stdout')
+        const client = await runOuro(inNode('n1', 'alloc', 'twire', '--qos', qos), env, text, 60_000)
+        expect(client.code, client.stderr).toBe(0)
+        const done = await server.exited
+        expect(done.stdout).toBe(text)
+        const counts = /frames (\d+) marker (\d+)/.exec((await tap.exited).stdout)!
+        return [Number(counts[1]), Number(counts[2])]
+      } finally {
+        await Promise.all([server.stop(), tap.stop()])
+      }
+    }
+    const [plainFrames, plainHits] = await seen('loss=0')
+    expect(plainFrames).toBe(200)
+    expect(plainHits).toBeGreaterThan(100)
+    expect(await seen('loss=0,cypher=256')).toEqual([200, 0])
+  }, 120_000)
 
   it('a flow whose path loses its middle IPCP ends with a summary, and a far IRMd that is gone gets one line', async () => {
     const server = await pingServer('tcut', 'n3')
