@@ -123,16 +123,25 @@ export async function unbindProcess(lib: IrmLib, pid: number, name: string): Pro
   await irm(lib, lib.irm.irm_unbind_process, [pid, name], `unbinding process ${pid} from "${name}"`)
 }
 
-/** The IPCPs in `layers` (all IPCPs when undefined); an unknown layer is an error naming the ones there are. */
+/** What 0.23's IRMd reports as the layer of an IPCP that was created but neither bootstrapped nor enrolled. */
+export const NOT_ENROLLED = 'Not enrolled.'
+
+/**
+ * The IPCPs in `layers` (every enrolled IPCP when undefined); an unknown layer is an error naming
+ * the ones there are, and the IPCPs that are in none yet.
+ */
 export function ipcpsInLayers(ipcps: IpcpInfo[], layers: readonly string[] | undefined): IpcpInfo[] {
-  if (layers === undefined) return ipcps
-  const known = [...new Set(ipcps.map((i) => i.layer))]
+  const enrolled = ipcps.filter((i) => i.layer !== NOT_ENROLLED)
+  if (layers === undefined) return enrolled
+  const known = [...new Set(enrolled.map((i) => i.layer))]
+  const idle = ipcps.filter((i) => i.layer === NOT_ENROLLED).map((i) => i.name)
   for (const layer of layers) {
     if (!known.includes(layer)) {
-      throw new OuroError('EINVAL', `no IPCP in layer "${layer}" on this host; layers here: ${known.join(', ') || 'none'}`)
+      const hint = idle.length === 0 ? '' : `; IPCP ${idle.join(', ')} ${idle.length === 1 ? 'is' : 'are'} in no layer yet (irm ipcp bootstrap or enroll it first)`
+      throw new OuroError('EINVAL', `no IPCP in layer "${layer}" on this host; layers here: ${known.join(', ') || 'none'}${hint}`)
     }
   }
-  return ipcps.filter((i) => layers.includes(i.layer))
+  return enrolled.filter((i) => layers.includes(i.layer))
 }
 
 /** Layers from OURO_LAYERS (comma-separated; "all" or empty means every layer). */
