@@ -11,6 +11,7 @@ import {join, resolve} from 'node:path'
 import {bindName, closeAll, flowAccept, flowAlloc, setBackendChoice} from '../src/core/index.js'
 import {probe} from '../src/core/native/probe.js'
 import {stopChild, stopTool} from '../test/native/helpers.js'
+import {fmt, inTurn, intervalPackets, median, ocbrSent, OURO_SENDER, run as runBounded, spread} from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
@@ -29,21 +30,7 @@ interface Row {
 }
 const rows: Row[] = []
 
-/** Runs a command to completion, bounded (SIGKILL after `limitS`); stdout and stderr. */
-function run(cmd: string, args: string[], limitS: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<{code: number | null; out: string; err: string}> {
-  return new Promise((done) => {
-    const child = spawn(cmd, args, {env: {...env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitS * 1000)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      done({code, out, err})
-    })
-  })
-}
+const run = (cmd: string, args: string[], limitS: number, extraEnv: NodeJS.ProcessEnv = {}): ReturnType<typeof runBounded> => runBounded(cmd, args, limitS, {...env, ...extraEnv})
 
 // The baseline: what node:dgram does with the same loop shape as perf's sender (await each send,
 // yield every 32 packets) and a receiver that only counts, in two processes over loopback.
@@ -135,18 +122,6 @@ async function withStockServer(tool: string, layer: string, body: (name: string,
   }
 }
 
-const median = (xs: number[]): number => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b)
-  if (v.length === 0) return Number.NaN
-  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2
-}
-/** The range of the runs that gave a figure, and how many did when some failed. */
-const spread = (xs: number[]): string => {
-  const v = xs.filter(Number.isFinite)
-  const range = v.length === 0 ? '-' : `${fmt(Math.min(...v))}..${fmt(Math.max(...v))}`
-  return v.length < xs.length ? `${range} (${v.length} of ${xs.length} ran)` : range
-}
-
 interface NativeRow {
   size: number
   ocbr: number[]
@@ -195,25 +170,8 @@ async function withOuroServer(body: (name: string) => Promise<void>): Promise<vo
 /** `ocbr -f` against `ocbr -l`: packets/s sent, and the seconds it sent for. */
 async function ocbrFlood(name: string, size: number): Promise<{pps: number; seconds: number}> {
   const r = await run('ocbr', ['-n', name, '-f', '-s', String(size), '-d', String(SECONDS)], SECONDS + 15)
-  const m = /sent statistics:\s+(\d+) packets,\s+\d+ bytes in\s+(\d+) ms/.exec(r.out)
-  return m ? {pps: Number(m[1]) / (Number(m[2]) / 1000), seconds: Number(m[2]) / 1000} : {pps: Number.NaN, seconds: Number.NaN}
+  return ocbrSent(r.out)
 }
-
-/**
- * perf's own sender (the PacedSender `ouro perf` floods with, on the native backend, from dist/)
- * flooding a stock `ocbr -l`: the receiver is then the same as for `ocbr -f`.
- */
-const OURO_SENDER = `
-const [dist, name, size, seconds] = process.argv.slice(1)
-const core = await import(dist + '/core/index.js')
-const {PacedSender} = await import(dist + '/services/perf/sender.js')
-core.setBackendChoice('native')
-const flow = await core.flowAlloc(name, 'raw', {timeout: 10})
-const sender = new PacedSender(flow, Number(size), null, Number(seconds) * 1000)
-await sender.run()
-console.log(sender.packets, sender.seconds)
-await flow.dealloc()
-await core.closeAll()`
 
 /**
  * The floor under any Node.js sender: flow_write in a bare loop through the project's own koffi
@@ -254,9 +212,7 @@ async function nodeSenderFlood(script: string, name: string, size: number): Prom
 async function ocbrReceived(output: StockOutput, flowsSoFar: number, from: number, seconds: number): Promise<{pps: number; upTo: number}> {
   await output.waitFor(/timed out/, flowsSoFar, 5000)
   const text = output.text()
-  let packets = 0
-  for (const m of text.slice(from).matchAll(/^Flow\s+\d+:\s+(\d+) packets/gm)) packets += Number(m[1])
-  return {pps: packets / seconds, upTo: text.length}
+  return {pps: intervalPackets(text.slice(from)) / seconds, upTo: text.length}
 }
 
 /** `ouro perf --loopback` on native: packets/s the server received, and the loss it saw. */
@@ -284,14 +240,6 @@ async function ouroPing(name: string, mode: string): Promise<{avg: number; p50: 
 }
 
 const push = (key: string, v: number): void => void (pingRuns[key] ??= []).push(v)
-
-/**
- * One round of side-by-side runs, each round starting one later: a run's rate depends on what ran
- * just before it (0.23's pool shards, the receiver's state), and a fixed order would bias one side.
- */
-async function inTurn(runs: Array<() => Promise<void>>, round: number): Promise<void> {
-  for (let i = 0; i < runs.length; i++) await runs[(round + i) % runs.length]!()
-}
 
 /**
  * The native side by side with the stock tools, in rounds that take turns (see inTurn; 0.23's
@@ -402,8 +350,6 @@ async function readOverhead(): Promise<string> {
   await closeAll()
   return `Flow.read of an already-queued SDU: ${perRead.toFixed(2)} µs each (plain array shift: ${perShift.toFixed(3)} µs; ${sink > 0 ? 'ok' : ''})`
 }
-
-const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-')
 
 const readNote = await readOverhead()
 await dgramBaseline()
