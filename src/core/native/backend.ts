@@ -7,7 +7,7 @@ import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import {inspect} from 'node:util'
 import type {Backend, Endpoint, NameEntry, WaitOptions} from '../backend.js'
-import {OuroError} from '../errors.js'
+import {ERRNO, OuroError} from '../errors.js'
 import {QoS, type QoSSpec} from '../qos.js'
 import {FCCNTL, FLOWF} from './c/fccntl.js'
 import {encConfPath} from './crypt.js'
@@ -44,6 +44,12 @@ const ALLOC_DEFAULT_MS = 20_000
 const HANDSHAKE_MS = 2000
 /** Shortest, even when the allocation's own timeout is nearly spent. */
 const HANDSHAKE_MIN_MS = 500
+/**
+ * flow_accept() results that end one incoming request, not the accepting: 0.23's IRMd returns them
+ * when it cannot find the request's name or answer its IPCP (EIPCP, ENAME), or when its key
+ * exchange or authentication failed (ECRYPT, EAUTH).
+ */
+const ONE_FLOW_FAILED: ReadonlySet<number> = new Set([ERRNO.EIPCP.errno, ERRNO.ENAME.errno, ERRNO.ECRYPT.errno, ERRNO.EAUTH.errno])
 /** Longest single flow_accept(): bounds how late close() and aborted accepts release their thread. */
 const ACCEPT_SLICE_MS = 1000
 /** Extra time a C call gets beyond its own timeout before the binding gives up on it. */
@@ -117,6 +123,8 @@ export class NativeBackend implements Backend, EndpointHost {
   #accepted: NativeEndpoint[] = []
   #acceptInFlight = false
   #acceptError: Error | undefined
+  /** Incoming requests the IRMd failed while this process accepted (ONE_FLOW_FAILED); accepting went on. */
+  acceptFailures = 0
 
   constructor(lib: NativeLib, opts: NativeOptions = {}) {
     this.lib = lib
@@ -512,6 +520,10 @@ export class NativeBackend implements Backend, EndpointHost {
         } else {
           this.#accepted.push(ep)
         }
+      } else if (ONE_FLOW_FAILED.has(-fd)) {
+        // The IRMd gave up on that one request (its IPCP's response, its name, its key exchange):
+        // the allocator gets the error, and this process keeps accepting the next ones.
+        this.acceptFailures++
       } else if (fd !== -ETIMEDOUT) {
         this.#acceptError = OuroError.fromErrno(fd, `accepting a flow for ${this.#acceptName()}`)
         this.#failWaiters(this.#acceptError)
