@@ -315,6 +315,13 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     oneLine(await ouro(...inNode('n3', 'status')), 1, /node n3 is not running/)
   }, 90_000)
 
+  it('a node whose unicast IPCP is in no layer gets one line, as a server and as a client', async () => {
+    const sh = (cmd: string): Promise<Result> => ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'sh', '-c', cmd)
+    expect((await sh('irm ipcp destroy name n1.ouro && irm ipcp create type unicast name n1.lone')).code).toBe(0)
+    oneLine(await ouro(...inNode('n1', 'echo', '--listen', 'tlone', '--layer', 'lone')), 2, /no IPCP in layer "lone" on this host; layers here: eth\.n1-n2; IPCP n1\.lone is in no layer yet .*\[EINVAL\]$/)
+    oneLine(await ouro(...inNode('n1', 'ping', 'tping', '-c', '1', '--timeout', '5')), 1, /tping.*\[E(IPCP|NAME|TIMEDOUT)\]$/)
+  }, 60_000)
+
   it('down removes every namespace, process and file, and a second down is fine', async () => {
     expect(pids.filter(alive).length).toBeGreaterThan(0)
     const down = await ouro('lab', 'down', '--lab', lab, '--json')
