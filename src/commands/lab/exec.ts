@@ -21,7 +21,10 @@ export default class LabExec extends OuroCommand {
 
   async run(): Promise<void> {
     const {args, flags, argv} = await this.parse(LabExec)
-    const command = (argv as string[]).slice(1)
+    // The command is everything after the first "--", as given: oclif's argv of a non-strict
+    // command moves repeated values around ("-c 5 -i 5" came out as "-c 5 5 -i").
+    const dashes = this.argv.indexOf('--')
+    const command = dashes < 0 ? (argv as string[]).slice(1) : this.argv.slice(dashes + 1)
     const code = await runInNode(flags.lab, args.node, command)
     process.exitCode = code
   }
