@@ -158,16 +158,22 @@ export async function labDown(name: string): Promise<DownResult> {
   return {removed}
 }
 
+/** ouro's runtime directory inside a node: on the node's own /dev/shm, so it goes with the node. */
+export const NODE_RUNTIME_DIR = '/dev/shm/ouro'
+
 /**
  * argv running `argv` inside a node of lab `lab`, and the environment to run it with: OURO_LAYERS
  * names the lab's unicast layer, so an ouro server there registers its name in that layer only (in
  * a link's eth layer too, a client next to it would reach it over that one link, not the layer), and
- * OURO_IRM_SOCKET is dropped, since it names the host's IRMd.
+ * OURO_IRM_SOCKET is dropped, since it names the host's IRMd. OURO_RUNTIME_DIR is the node's own
+ * (NODE_RUNTIME_DIR): the nodes share the host's /tmp, and ouro processes publish their stats there
+ * under their pid, which each node's pid namespace numbers from 1 again, so `ouro watch` on one
+ * node took the others' for dead and removed them, and two nodes' processes could share a pid.
  */
 export function labExec(lab: string, node: string, argv: readonly string[]): {argv: string[]; env: NodeJS.ProcessEnv} {
   const host = labHost()
   const state = requireState(lab)
-  const env: NodeJS.ProcessEnv = {...process.env, OURO_LAYERS: state.spec.layer}
+  const env: NodeJS.ProcessEnv = {...process.env, OURO_LAYERS: state.spec.layer, OURO_RUNTIME_DIR: NODE_RUNTIME_DIR}
   // The node's IRMd listens at the default path in the node's own /run/ouroboros.
   delete env.OURO_IRM_SOCKET
   return {argv: inNode(host, requireNode(state, node), argv), env}
