@@ -141,6 +141,27 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     }
   }, 60_000)
 
+  it('ouro watch on each node shows that node\'s end of a flow across the layer, and exec passes a command as given', async () => {
+    expect((await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'echo', '-c', '5', '-i', '5')).stdout.trim()).toBe('-c 5 -i 5')
+    const server = await pingServer('twatch', 'n3')
+    const client = new OuroProcess(inNode('n1', 'ping', 'twatch', '-c', '600', '-i', '50'), env)
+    try {
+      await client.waitFor(/seq=2 /, 'stdout')
+      const flows = async (node: string): Promise<Array<{name: string; role: string; state: string}>> => {
+        const r = await ouro(...inNode(node, 'watch', '--once', '--json'))
+        expect(r.code, r.stderr).toBe(0)
+        return JSON.parse(r.stdout).flows
+      }
+      expect(await flows('n1')).toMatchObject([{name: 'twatch', role: 'alloc', state: 'up'}])
+      expect(await flows('n3')).toMatchObject([{name: 'twatch', role: 'accept', state: 'up'}])
+      expect((await flows('n2')).filter((f) => f.name === 'twatch')).toEqual([])
+      // Watching one node leaves the others' published stats alone.
+      expect(await flows('n1')).toHaveLength(1)
+    } finally {
+      await Promise.all([client.stop(), server.stop()])
+    }
+  }, 60_000)
+
   it('serves stock oping clients across the layer, and pings a stock oping server', async () => {
     const server = await pingServer('tstock', 'n1')
     try {
