@@ -22,7 +22,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {labUnavailable} from '../src/services/lab/index.js'
 import {stopChild} from '../test/native/helpers.js'
-import {fmt, inTurn, intervalPackets, median, ocbrSent, OURO_SENDER, run, spread} from './lib.js'
+import {fmt, inTurn, intervalPackets, median, ocbrSent, OURO_SENDER, run, spread, untilPrinted} from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -68,10 +68,7 @@ async function serve(node: string, argv: string[], ready?: RegExp): Promise<Serv
 const servers: Server[] = []
 
 /** Waits (bounded) until `s` printed `pattern` `count` times. */
-async function printed(s: Server, pattern: RegExp, count: number, limitMs = 5000): Promise<void> {
-  const until = performance.now() + limitMs
-  while ((s.out.match(new RegExp(pattern.source, 'g'))?.length ?? 0) < count && performance.now() < until) await new Promise((r) => setTimeout(r, 50))
-}
+const printed = (s: Server, pattern: RegExp, count: number): Promise<void> => untilPrinted(() => s.out, pattern, count, 5000)
 
 interface PerfSum {
   protection: string

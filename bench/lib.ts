@@ -41,6 +41,13 @@ export async function inTurn(runs: Array<() => Promise<void>>, round: number): P
   for (let i = 0; i < runs.length; i++) await runs[(round + i) % runs.length]!()
 }
 
+/** Waits (bounded by `limitMs`, polling) until `text()` holds `pattern` at least `count` times. */
+export async function untilPrinted(text: () => string, pattern: RegExp, count: number, limitMs: number): Promise<void> {
+  const re = new RegExp(pattern.source, 'g')
+  const until = performance.now() + limitMs
+  while ((text().match(re)?.length ?? 0) < count && performance.now() < until) await new Promise((r) => setTimeout(r, 50))
+}
+
 /** `ocbr -f`'s own count: packets/s sent, and the seconds it sent for (NaN when it printed none). */
 export function ocbrSent(out: string): {pps: number; seconds: number} {
   const m = /sent statistics:\s+(\d+) packets,\s+\d+ bytes in\s+(\d+) ms/.exec(out)

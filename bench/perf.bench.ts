@@ -11,7 +11,7 @@ import {join, resolve} from 'node:path'
 import {bindName, closeAll, flowAccept, flowAlloc, setBackendChoice} from '../src/core/index.js'
 import {probe} from '../src/core/native/probe.js'
 import {stopChild, stopTool} from '../test/native/helpers.js'
-import {fmt, inTurn, intervalPackets, median, ocbrSent, OURO_SENDER, run as runBounded, spread} from './lib.js'
+import {fmt, inTurn, intervalPackets, median, ocbrSent, OURO_SENDER, run as runBounded, spread, untilPrinted} from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
@@ -103,10 +103,7 @@ async function withStockServer(tool: string, layer: string, body: (name: string,
   server.stdout.on('data', (d: Buffer) => (text += d.toString()))
   const output: StockOutput = {
     text: () => text,
-    async waitFor(pattern, count, limitMs) {
-      const until = performance.now() + limitMs
-      while ((text.match(new RegExp(pattern.source, 'g'))?.length ?? 0) < count && performance.now() < until) await new Promise((r) => setTimeout(r, 50))
-    },
+    waitFor: (pattern, count, limitMs) => untilPrinted(() => text, pattern, count, limitMs),
   }
   try {
     irm('name', 'create', name)
