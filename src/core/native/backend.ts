@@ -123,8 +123,6 @@ export class NativeBackend implements Backend, EndpointHost {
   #accepted: NativeEndpoint[] = []
   #acceptInFlight = false
   #acceptError: Error | undefined
-  /** Incoming requests the IRMd failed while this process accepted (ONE_FLOW_FAILED); accepting went on. */
-  acceptFailures = 0
 
   constructor(lib: NativeLib, opts: NativeOptions = {}) {
     this.lib = lib
@@ -520,11 +518,9 @@ export class NativeBackend implements Backend, EndpointHost {
         } else {
           this.#accepted.push(ep)
         }
-      } else if (ONE_FLOW_FAILED.has(-fd)) {
-        // The IRMd gave up on that one request (its IPCP's response, its name, its key exchange):
-        // the allocator gets the error, and this process keeps accepting the next ones.
-        this.acceptFailures++
-      } else if (fd !== -ETIMEDOUT) {
+      } else if (fd !== -ETIMEDOUT && !ONE_FLOW_FAILED.has(-fd)) {
+        // Anything else ends the accepting. A timeout ends only a slice, and a ONE_FLOW_FAILED only
+        // that request (its allocator gets the error): accepting goes on.
         this.#acceptError = OuroError.fromErrno(fd, `accepting a flow for ${this.#acceptName()}`)
         this.#failWaiters(this.#acceptError)
       }

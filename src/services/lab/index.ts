@@ -159,7 +159,7 @@ export async function labDown(name: string): Promise<DownResult> {
 }
 
 /** ouro's runtime directory inside a node: on the node's own /dev/shm, so it goes with the node. */
-export const NODE_RUNTIME_DIR = '/dev/shm/ouro'
+const NODE_RUNTIME_DIR = '/dev/shm/ouro'
 
 /**
  * argv running `argv` inside a node of lab `lab`, and the environment to run it with: OURO_LAYERS
