@@ -52,13 +52,16 @@ function leftovers(name: string, pids: number[]): string[] {
   ]
 }
 
-/** An ouro ping server for `name` on `node`, once the name is reachable from every node. */
-async function pingServer(name: string, node: string): Promise<OuroProcess> {
+/** `ouro COMMAND --listen NAME` on `node`, once the name is reachable from every node and the server printed `ready`. */
+async function serverOn(node: string, command: string, name: string, ready: RegExp): Promise<OuroProcess> {
   expect((await ouro('lab', 'name', name, '--on', node, '--lab', lab)).code).toBe(0)
-  const server = new OuroProcess(inNode(node, 'ping', '--listen', name), env)
-  await server.waitFor(/ping server started/i)
+  const server = new OuroProcess(inNode(node, command, '--listen', name), env)
+  await server.waitFor(ready)
   return server
 }
+
+/** An ouro ping server for `name` on `node`. */
+const pingServer = (name: string, node: string): Promise<OuroProcess> => serverOn(node, 'ping', name, /ping server started/i)
 
 /** `ouro perf NAME ARGS... --json` from `node`: the one stream's sender and receiver counts, and what protected it. */
 async function perfFrom(node: string, name: string, ...args: string[]): Promise<{protection: string; sent: number; received: number; lost: number}> {
@@ -199,10 +202,8 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
   }, 60_000)
 
   it('perf across two hops: --qos data delivers every SDU, and the headline is reliable and encrypted by ouro-aead', async () => {
-    expect((await ouro('lab', 'name', 'tperf', '--on', 'n3', '--lab', lab)).code).toBe(0)
-    const server = new OuroProcess(inNode('n3', 'perf', '--listen', 'tperf'), env)
+    const server = await serverOn('n3', 'perf', 'tperf', /Server started/)
     try {
-      await server.waitFor(/Server started/)
       const raw = await perfFrom('n1', 'tperf', '--rate', '10M', '-t', '1')
       expect(raw).toMatchObject({protection: 'none'})
       expect(raw.sent).toBeGreaterThan(0)
@@ -217,10 +218,8 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
   }, 90_000)
 
   it('stock ocbr measures against ouro perf --listen, and oecho talks to ouro echo both ways', async () => {
-    expect((await ouro('lab', 'name', 'tcbr', '--on', 'n3', '--lab', lab)).code).toBe(0)
-    const server = new OuroProcess(inNode('n3', 'perf', '--listen', 'tcbr'), env)
+    const server = await serverOn('n3', 'perf', 'tcbr', /Server started/)
     try {
-      await server.waitFor(/Server started/)
       const cbr = await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'ocbr', '-n', 'tcbr', '-s', '1000', '-r', '4000000', '-d', '1')
       expect(cbr.stdout).toMatch(/sent statistics: +\d+ packets/)
       // ocbr's server lines, one a second while the flow lasts.
@@ -229,10 +228,8 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
       await server.stop()
     }
     // Stock oecho's client always allocates the name "oecho".
-    expect((await ouro('lab', 'name', 'oecho', '--on', 'n3', '--lab', lab)).code).toBe(0)
-    const echo = new OuroProcess(inNode('n3', 'echo', '--listen', 'oecho'), env)
+    const echo = await serverOn('n3', 'echo', 'oecho', /Starting the server/)
     try {
-      await echo.waitFor(/Starting the server/)
       const stock = await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'oecho')
       expect(stock.stdout).toMatch(/Server replied with Client says hi!/)
     } finally {
