@@ -1,5 +1,6 @@
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
+import {connect} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {BackendKind} from '../../src/core/index.js'
@@ -9,6 +10,8 @@ import {probe} from '../../src/core/native/probe.js'
 export interface BackendCase {
   kind: BackendKind
   skip: string | undefined
+  /** Where the two ends are, in the suite's titles. */
+  where: string
 }
 
 // Each test file gets a private embedded runtime dir, so parallel files never see each other's names.
@@ -16,10 +19,21 @@ process.env.OURO_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'ouro-test-'))
 
 const native = await probe()
 
-export const backendCases: BackendCase[] = [
-  {kind: 'embedded', skip: undefined},
-  {kind: 'native', skip: native.available ? undefined : native.reason},
-]
+/**
+ * Set when the suite runs inside a lab node (test/lab/lab.test.ts): a unix socket on the host's /tmp
+ * where a broker (test/lab/peer-broker.ts) starts each peer on another node, so the two ends of every
+ * flow are on different nodes and an IPCP of a unicast layer carries it. Only native then.
+ */
+const BROKER = process.env.OURO_CONFORMANCE_BROKER
+/** The two ends are on different nodes: the peer only hears of what the layer carries. */
+export const acrossNodes = BROKER !== undefined
+
+export const backendCases: BackendCase[] = acrossNodes
+  ? [{kind: 'native', skip: native.available ? undefined : native.reason, where: process.env.OURO_CONFORMANCE_WHERE ?? 'across nodes'}]
+  : [
+      {kind: 'embedded', skip: undefined, where: 'one host'},
+      {kind: 'native', skip: native.available ? undefined : native.reason, where: 'one node'},
+    ]
 
 for (const c of backendCases) {
   if (c.skip) console.log(`[conformance] ${c.kind} backend skipped: ${c.skip}`)
@@ -36,13 +50,13 @@ const ROOT = join(import.meta.dirname, '../..')
 /** A conformance peer (test/conformance/peer.ts) serving a fresh name in its own process. */
 export interface Peer {
   name: string
-  child: ChildProcess
   stop(): Promise<void>
 }
 
 /** Starts a peer on `kind` and resolves once it serves its name. */
-export async function startPeer(kind: BackendKind, timeoutMs = 20_000): Promise<Peer> {
-  const name = uniqueName(`peer-${kind}`)
+export async function startPeer(kind: BackendKind, prefix = `peer-${kind}`, timeoutMs = 20_000): Promise<Peer> {
+  const name = uniqueName(prefix)
+  if (BROKER) return brokeredPeer(BROKER, name, timeoutMs)
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/conformance/peer.ts'), name], {
     cwd: ROOT,
     env: {...process.env, OURO_BACKEND: kind},
@@ -76,5 +90,33 @@ export async function startPeer(kind: BackendKind, timeoutMs = 20_000): Promise<
     await stop()
     throw err
   })
-  return {name, child, stop}
+  return {name, stop}
+}
+
+/**
+ * A peer the broker at `path` starts on another node: one connection per peer; the broker answers
+ * "ready" once the peer serves `name` and the name is reachable from here, and ends the peer when
+ * the connection closes.
+ */
+function brokeredPeer(path: string, name: string, timeoutMs: number): Promise<Peer> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path)
+    const closed = new Promise<void>((done) => sock.once('close', () => done()))
+    const timer = setTimeout(() => fail(new Error(`the broker did not start a peer for ${name} within ${timeoutMs} ms`)), timeoutMs)
+    const fail = (err: Error): void => {
+      clearTimeout(timer)
+      sock.destroy()
+      reject(err)
+    }
+    let said = ''
+    sock.on('data', (d: Buffer) => {
+      said += d.toString()
+      if (!said.includes('\n')) return
+      clearTimeout(timer)
+      if (said.startsWith('ready')) resolve({name, stop: () => (sock.end(), closed)})
+      else fail(new Error(`the broker could not start a peer for ${name}: ${said.trim()}`))
+    })
+    sock.once('error', fail)
+    sock.write(`${name}\n`)
+  })
 }

@@ -14,7 +14,7 @@ import {
   unbindName,
   type BackendKind,
 } from '../../src/core/index.js'
-import {backendCases, startPeer, uniqueName, type Peer} from './backends.js'
+import {acrossNodes, backendCases, startPeer, uniqueName, type Peer} from './backends.js'
 
 async function rejection(p: Promise<unknown>): Promise<OuroError> {
   try {
@@ -49,8 +49,8 @@ async function until(set: FlowSet, fq: FEventQueue, type: number | number[], see
   return seen
 }
 
-for (const {kind, skip} of backendCases) {
-  describe.skipIf(skip !== undefined)(`flow contract on the ${kind} backend`, () => {
+for (const {kind, skip, where} of backendCases) {
+  describe.skipIf(skip !== undefined)(`flow contract on the ${kind} backend (${where})`, () => {
     const backend: BackendKind = kind
     const opened: Flow[] = []
     const names: string[] = []
@@ -70,8 +70,13 @@ for (const {kind, skip} of backendCases) {
       await Promise.all(names.splice(0).map((n) => unbindName(n, {backend})))
     })
 
+    // Across nodes, 0.23 tells a raw flow's peer nothing of a dealloc (the unicast IPCP's flow
+    // allocator sends no message; the survivor only times out, row 11 and 10b), while ouro's own
+    // FRCT ends a flow with FIN: rows about the peer's end run on a reliable flow there.
+    const ending = acrossNodes ? QoS.data : QoS.raw
+
     /** A flow to the peer, which echoes (see peer.ts for its commands). */
-    async function connect(qos = QoS.raw): Promise<Flow> {
+    async function connect(qos: Parameters<typeof flowAlloc>[1] = QoS.raw): Promise<Flow> {
       const flow = await flowAlloc(peer.name, qos, {timeout: 10, backend})
       flow.setRcvTimeout(10)
       opened.push(flow)
@@ -156,7 +161,7 @@ for (const {kind, skip} of backendCases) {
     })
 
     it('10: after the peer deallocates, queued SDUs are readable, then reads and writes fail with EFLOWDOWN and FlowDealloc fires', async () => {
-      const flow = await connect()
+      const flow = await connect(ending)
       const set = new FlowSet([flow])
       const fq = new FEventQueue()
       await flow.write('!burst 2')
@@ -169,6 +174,19 @@ for (const {kind, skip} of backendCases) {
       expect((await rejection(flow.read())).errnoName).toBe('EFLOWDOWN')
       expect((await rejection(flow.write(Buffer.from('x')))).errnoName).toBe('EFLOWDOWN')
       await until(set, fq, FEventType.FlowDealloc, seen)
+      set.destroy()
+    })
+
+    it.runIf(acrossNodes)('10b: across nodes, a raw flow whose peer deallocated: queued SDUs are readable, then EFLOWPEER after the QoS timeout', async () => {
+      const flow = await connect('raw,timeout=1000')
+      const set = new FlowSet([flow])
+      const fq = new FEventQueue()
+      await flow.write('!burst 2')
+      expect(text(await flow.read())).toBe('sdu 0')
+      expect(text(await flow.read())).toBe('sdu 1')
+      expect((await rejection(flow.read())).errnoName).toBe('EFLOWPEER')
+      expect((await rejection(flow.write(Buffer.from('x')))).errnoName).toBe('EFLOWPEER')
+      await until(set, fq, FEventType.FlowPeer)
       set.destroy()
     })
 
@@ -305,15 +323,10 @@ for (const {kind, skip} of backendCases) {
       const burst = kind === 'embedded' ? 300 : 600
       await flow.write(`!burst ${burst}`)
       const got: string[] = []
-      for (;;) {
-        try {
-          got.push(text(await flow.read()))
-        } catch (err) {
-          expect((err as OuroError).errnoName).toBe('EFLOWDOWN')
-          break
-        }
-      }
+      while (got.length < burst) got.push(text(await flow.read()))
       expect(got).toEqual(Array.from({length: burst}, (_, i) => `sdu ${i}`))
+      // The peer deallocates after its burst; across nodes that does not reach a raw flow (see `ending`).
+      if (!acrossNodes) expect((await rejection(flow.read())).errnoName).toBe('EFLOWDOWN')
     })
 
     it('readSync waits at most timeoutMs (0 only looks) and refuses a wait outside 0..100 ms', async () => {
@@ -330,7 +343,7 @@ for (const {kind, skip} of backendCases) {
     })
 
     it('readSync reports the end of the flow as read() does', async () => {
-      const flow = await connect()
+      const flow = await connect(ending)
       await flow.write('!dealloc')
       const deadline = performance.now() + 10_000
       let err: OuroError | undefined
@@ -355,7 +368,7 @@ for (const {kind, skip} of backendCases) {
     })
 
     it('stream() carries bytes both ways and ends when the peer deallocates', async () => {
-      const flow = await connect()
+      const flow = await connect(ending)
       const stream = flow.stream()
       const chunks: Buffer[] = []
       const ended = new Promise<void>((resolve) => stream.on('end', resolve))
@@ -369,7 +382,7 @@ for (const {kind, skip} of backendCases) {
     })
 
     it('for await iterates SDUs until the peer deallocates', async () => {
-      const flow = await connect()
+      const flow = await connect(ending)
       await flow.write('!burst 3')
       const got: string[] = []
       for await (const sdu of flow) got.push(text(sdu))
@@ -390,7 +403,8 @@ for (const {kind, skip} of backendCases) {
       expect((await rejection(flow.write(Buffer.from('x')))).errnoName).toBe('EPERM')
     })
 
-    it('Down set and cleared by the peer raises FlowDown, then FlowUp here', async () => {
+    if (acrossNodes) console.log('[conformance] across nodes: Down/Up not checked: 0.23 keeps a Down flag on the node that set it (fccntl FLOWSFLAGS acts on its own rings; the flow allocator carries no flags)')
+    it.skipIf(acrossNodes)('Down set and cleared by the peer raises FlowDown, then FlowUp here', async () => {
       const flow = await connect()
       const set = new FlowSet([flow])
       const fq = new FEventQueue()

@@ -9,6 +9,7 @@
  *   !burst N      send N SDUs "sdu 0".."sdu N-1", then deallocate
  *   !qos          reply with the --qos string of the spec this end got
  *   !blink        set the Down flag, then clear it (FLOW_DOWN, then FLOW_UP at the other end)
+ *   !kill         die at once by SIGKILL, deallocating nothing (a crashed peer)
  */
 import {FlowProperties, bindName, closeAll, flowAccept, type Flow} from '../../src/core/index.js'
 
@@ -30,6 +31,7 @@ async function serve(flow: Flow): Promise<void> {
     for await (const sdu of flow) {
       const text = Buffer.from(sdu).toString()
       if (text === '!dealloc') break
+      if (text === '!kill') process.kill(process.pid, 'SIGKILL')
       if (text === '!qos') await flow.write(flow.getQos().toString())
       else if (text === '!blink') {
         flow.setFlags(FlowProperties.ReadWrite | FlowProperties.Down)

@@ -1,21 +1,14 @@
 // Link emulation is read when the embedded backend is created: set it before anything imports one.
 process.env.OURO_LINK = 'loss=3%,reorder=5%,dup=2%,delay=1ms,jitter=1ms'
 
-import {spawn, type ChildProcess} from 'node:child_process'
-import {fileURLToPath} from 'node:url'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {FEventType, closeAll, flowAlloc, isOuroError, type Flow} from '../../src/core/index.js'
-import {backendCases, uniqueName} from './backends.js'
+import {backendCases, startPeer, type Peer} from './backends.js'
 
-const fixture = fileURLToPath(new URL('../embedded/fixtures/peer.ts', import.meta.url))
-const echoPeer = fileURLToPath(new URL('./peer.ts', import.meta.url))
 const flows: Flow[] = []
-let child: ChildProcess | undefined
 
 afterEach(async () => {
   await Promise.allSettled(flows.splice(0).map((f) => f.dealloc()))
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL')
-  child = undefined
 })
 
 function index(i: number): Buffer {
@@ -28,42 +21,21 @@ afterAll(async () => {
   await closeAll()
 })
 
-/** Resolves once `proc` printed a line starting with `prefix`. */
-function line(proc: ChildProcess, prefix: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buf = ''
-    const onData = (d: Buffer): void => {
-      buf += d.toString()
-      if (buf.split('\n').some((l) => l.startsWith(prefix))) {
-        proc.stdout!.off('data', onData)
-        resolve()
-      }
-    }
-    proc.stdout!.on('data', onData)
-    proc.once('exit', () => reject(new Error(`child exited before printing "${prefix}"`)))
-  })
-}
-
 for (const c of backendCases) {
-  describe.skipIf(c.skip !== undefined)(`QoS conformance (${c.kind})`, () => {
+  describe.skipIf(c.skip !== undefined)(`QoS conformance (${c.kind}, ${c.where})`, () => {
     // The far end echoes, in its own process (0.23 cannot connect two flows of one process); it
     // inherits OURO_LINK, so on embedded both directions are impaired.
-    let echo: ChildProcess | undefined
-    const echoName = uniqueName('qos-echo')
+    let echo: Peer | undefined
     beforeAll(async () => {
-      echo = spawn(process.execPath, ['--import', 'tsx', echoPeer, echoName], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: {...process.env, OURO_BACKEND: c.kind},
-      })
-      await line(echo, 'ready')
+      echo = await startPeer(c.kind, 'qos-echo')
     })
-    afterAll(() => {
-      if (echo?.pid !== undefined && echo.exitCode === null && echo.signalCode === null) process.kill(echo.pid, 'SIGTERM')
+    afterAll(async () => {
+      await echo?.stop()
     })
 
     /** A flow to the echo peer: [what we write on, what we read the echoes from]. */
     async function open(qos: string): Promise<[Flow, Flow]> {
-      const a = await flowAlloc(echoName, qos, {timeout: 10, backend: c.kind})
+      const a = await flowAlloc(echo!.name, qos, {timeout: 10, backend: c.kind})
       a.setRcvTimeout(20)
       flows.push(a)
       return [a, a]
@@ -126,33 +98,23 @@ for (const c of backendCases) {
       }
     })
 
-    it.skipIf(c.kind !== 'embedded')('11: peer process killed with timeout=1000: EFLOWPEER and a FlowPeer event', async () => {
-      const name = uniqueName('peer')
-      child = spawn(process.execPath, ['--import', 'tsx', fixture, name], {stdio: ['ignore', 'pipe', 'inherit'], env: process.env})
-      const lines: string[] = []
-      const next = (prefix: string): Promise<void> =>
-        new Promise((resolve, reject) => {
-          const check = (): void => {
-            if (lines.some((l) => l.startsWith(prefix))) resolve()
-          }
-          child!.stdout!.on('data', (d: Buffer) => {
-            lines.push(...d.toString().split('\n'))
-            check()
-          })
-          child!.once('exit', () => reject(new Error(`peer fixture exited before "${prefix}"`)))
-          check()
-        })
-      await next('bound')
-      const flow = await flowAlloc(name, 'raw,timeout=1000', {timeout: 10, backend: c.kind})
-      flows.push(flow)
-      await next('accepted')
-      const events: number[] = []
-      flow.on('event', (t: number) => events.push(t))
-      process.kill(child.pid!, 'SIGKILL')
-      flow.setRcvTimeout(6) // an upper bound only: a loaded machine may notice late
-      await expect(flow.read()).rejects.toMatchObject({errnoName: 'EFLOWPEER'})
-      await expect(flow.write('x')).rejects.toMatchObject({errnoName: 'EFLOWPEER'})
-      expect(events).toContain(FEventType.FlowPeer)
+    it('11: peer process killed with timeout=1000: EFLOWPEER and a FlowPeer event', async () => {
+      const peer = await startPeer(c.kind, 'killed')
+      try {
+        const flow = await flowAlloc(peer.name, 'raw,timeout=1000', {timeout: 10, backend: c.kind})
+        flows.push(flow)
+        flow.setRcvTimeout(6) // an upper bound only: a loaded machine may notice late
+        await flow.write('alive')
+        expect(Buffer.from(await flow.read()).toString()).toBe('alive')
+        const events: number[] = []
+        flow.on('event', (t: number) => events.push(t))
+        await flow.write('!kill')
+        await expect(flow.read()).rejects.toMatchObject({errnoName: 'EFLOWPEER'})
+        await expect(flow.write('x')).rejects.toMatchObject({errnoName: 'EFLOWPEER'})
+        expect(events).toContain(FEventType.FlowPeer)
+      } finally {
+        await peer.stop()
+      }
     })
   })
 }

@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {labUnavailable, type LabState} from '../../src/services/lab/index.js'
 import {OuroProcess, RUN, runOuro, testEnv, type Result} from '../helpers/cli.js'
+import {startPeerBroker} from './peer-broker.js'
 
 const skip = labUnavailable()
 if (skip) console.log(`lab tests skipped: ${skip}`)
@@ -93,6 +94,12 @@ function capture(node: string, dev: string, marker: string, want: number): OuroP
 }
 const python = spawnSync('python3', ['-c', 'import socket; socket.AF_PACKET'], {encoding: 'utf8'}).status === 0
 if (!skip && !python) console.log('lab test of ciphertext on the wire skipped: python3 with AF_PACKET sockets is missing')
+
+/** The parts of vitest's JSON report (--reporter=json) read here. */
+interface VitestReport {
+  testResults: {assertionResults: {title: string; status: string; failureMessages: string[]}[]}[]
+}
+const VITEST = join(import.meta.dirname, '../../node_modules/vitest/vitest.mjs')
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex')
 
@@ -200,6 +207,31 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     oneLine(await ouro('lab', 'status', '--lab', 'nosuchlab'), 1, /no lab "nosuchlab" is up/)
     oneLine(await ouro('lab', 'up', '--lab', lab, '--nodes', '2'), 1, /already up/)
   }, 60_000)
+
+  it('keeps the flow contract (CONFORMANCE.md) with its two ends on n1 and n3', async () => {
+    // The suite runs inside n1; each of its peers is started on n3 by a broker here on the host.
+    const broker = await startPeerBroker(lab, 'n3', env)
+    const dir = mkdtempSync(join(tmpdir(), 'ouro-lab-conformance-'))
+    try {
+      const report = join(dir, 'report.json')
+      const suite = ['test/conformance/flow.test.ts', 'test/conformance/qos.test.ts']
+      const vitest = [process.execPath, VITEST, 'run', '--project', 'node', '--reporter=json', `--outputFile=${report}`, ...suite]
+      const where = {OURO_CONFORMANCE_BROKER: broker.path, OURO_CONFORMANCE_WHERE: 'n1 to n3, through n2'}
+      const r = await runOuro(['lab', 'exec', 'n1', '--lab', lab, '--', ...vitest], {...env, ...where}, undefined, 200_000)
+      expect(existsSync(report), r.stderr).toBe(true)
+      const rows = (JSON.parse(readFileSync(report, 'utf8')) as VitestReport).testResults.flatMap((f) => f.assertionResults)
+      const failed = rows.filter((t) => t.status === 'failed').map((t) => `${t.title}: ${t.failureMessages[0]?.split('\n')[0]}`)
+      expect(failed).toEqual([])
+      expect(r.code, r.stderr).toBe(0)
+      const passed = rows.filter((t) => t.status === 'passed').map((t) => t.title)
+      // Every row of both files but broadcast (14), the two needing impaired links (17, 18) and Down/Up.
+      expect(passed.length, passed.join('\n')).toBeGreaterThanOrEqual(27)
+      for (const row of ['1:', '10:', '10b:', '11:', '19:']) expect(passed.some((t) => t.startsWith(row)), row).toBe(true)
+    } finally {
+      await broker.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }, 240_000)
 
   it('perf across two hops: --qos data delivers every SDU, and the headline is reliable and encrypted by ouro-aead', async () => {
     const server = await serverOn('n3', 'perf', 'tperf', /Server started/)
