@@ -2,8 +2,8 @@
  * Across two lab nodes (`ouro lab up --nodes 2`: eth-dix over a veth pair, a unicast layer on top),
  * n1 to n2, SDUs of BENCH_SIZE bytes. Each round, in turns:
  *
- * - raw floods into one stock `ocbr -l` on n2: `ocbr -f`, and perf's own sender (what `ouro perf`
- *   floods with): the same receiver, so the ratio is the senders';
+ * - raw floods into one stock `ocbr -l` on n2: `ocbr -f`, and `ouro perf NAME --sink` (it answers
+ *   nothing): the same receiver, so the ratio is the senders';
  * - raw floods into one `ouro perf --listen` on n2: `ocbr -f`, and `ouro perf NAME` as users run it;
  * - `ouro perf --qos data` and the headline `--qos loss=0,cypher=256`: sent, received, lost, and
  *   what protected the flow;
@@ -22,14 +22,13 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {labUnavailable} from '../src/services/lab/index.js'
 import {stopChild} from '../test/native/helpers.js'
-import {fmt, inTurn, intervalPackets, median, ocbrSent, OURO_SENDER, run, spread, untilPrinted} from './lib.js'
+import {fmt, inTurn, intervalPackets, median, ocbrSent, run, spread, untilPrinted} from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
 const CONGESTION = process.env.BENCH_LAB_CONGESTION ?? 'none'
 const CLI = resolve(import.meta.dirname, '../bin/run.js')
-const DIST = resolve(import.meta.dirname, '../dist')
 const LAB = `b${process.pid % 100_000}`
 const env = {...process.env, OURO_RUNTIME_DIR: mkdtempSync(join(tmpdir(), 'ouro-bench-lab-')), NO_COLOR: '1', OURO_BACKEND: 'native'}
 
@@ -150,12 +149,17 @@ async function bench(): Promise<void> {
   const floods: Array<[string, () => Promise<void>]> = [
     ['ocbr -f > ocbr -l', (): Promise<void> => ocbrF('bcbr', lab.ocbrL, 'ocbr -f > ocbr -l')],
     [
-      'perf sender > ocbr -l',
+      'ouro perf --sink > ocbr -l',
       async (): Promise<void> => {
         const from = mark(lab.ocbrL)
-        const r = await inNode('n1', [process.execPath, '--input-type=module', '-e', OURO_SENDER, DIST, 'bcbr', String(SIZE), String(SECONDS)])
-        const seconds = Number(r.out.trim().split(/\s+/)[1])
-        push('perf sender > ocbr -l', r.code === 0 && Number.isFinite(seconds) ? await since(lab.ocbrL, from, seconds) : Number.NaN)
+        const r = await ouroIn('n1', ['perf', 'bcbr', '--sink', '-t', String(SECONDS), '-s', String(SIZE), '--json'])
+        let seconds = Number.NaN
+        try {
+          seconds = (JSON.parse(r.out) as {end: {clientToServer: {sum: {sender: {seconds: number}}}}}).end.clientToServer.sum.sender.seconds
+        } catch {
+          notes.push(`ouro perf --sink: ${r.err.trim().split('\n').at(-1) ?? `exit ${r.code}`}`)
+        }
+        push('ouro perf --sink > ocbr -l', Number.isFinite(seconds) ? await since(lab.ocbrL, from, seconds) : Number.NaN)
       },
     ],
     ['ocbr -f > ouro perf --listen', (): Promise<void> => ocbrF('bperf', lab.ouroL, 'ocbr -f > ouro perf --listen')],
@@ -214,7 +218,7 @@ if (why) {
   }
   console.log(`${''.padEnd(34)} ${'recv/s'.padStart(9)} ${'ratio'.padStart(6)}  range`)
   row('ocbr -f > ocbr -l', 'ocbr -f > ocbr -l', 'ocbr -f > ocbr -l')
-  row('perf sender > ocbr -l', 'perf sender > ocbr -l', 'ocbr -f > ocbr -l')
+  row('ouro perf --sink > ocbr -l', 'ouro perf --sink > ocbr -l', 'ocbr -f > ocbr -l')
   row('ocbr -f > ouro perf --listen', 'ocbr -f > ouro perf --listen', 'ocbr -f > ocbr -l')
   row('ouro perf > ouro perf --listen', 'ouro perf > ouro perf --listen', 'ocbr -f > ocbr -l')
   console.log('goal: ouro perf >= 0.95 x ocbr -f (ratios against ocbr -f > ocbr -l, this run)')

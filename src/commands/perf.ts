@@ -26,6 +26,7 @@ export default class Perf extends OuroCommand {
     '<%= config.bin %> perf --listen',
     '<%= config.bin %> perf ouro-perf --duration 30 --rate 100M --parallel 4',
     '<%= config.bin %> perf ouro-perf --bidir --json',
+    '<%= config.bin %> perf ocbr --sink --rate 10M',
     '<%= config.bin %> perf ouro-perf --json-stream | jq .event',
   ]
 
@@ -44,6 +45,10 @@ export default class Perf extends OuroCommand {
     parallel: Flags.integer({char: 'P', description: 'flows per direction', default: 1, min: 1, max: 128}),
     reverse: Flags.boolean({char: 'R', description: 'the server sends, the client receives', exclusive: ['bidir']}),
     bidir: Flags.boolean({description: 'send both ways at once (distinct flows per direction)'}),
+    sink: Flags.boolean({
+      description: 'the server only counts what arrives and answers nothing (a stock `ocbr -l`): send without the control exchange, report the sender\'s side',
+      exclusive: ['listen', 'loopback', 'reverse', 'bidir'],
+    }),
     interval: Flags.string({char: 'i', description: 'report period: seconds, or with a unit (ms, s, m)', default: '1'}),
     qos: qosFlag({description: 'QoS of the flows (default raw; loss=0 for a reliable flow, cypher=256 to encrypt)'}),
     link: linkFlag,
@@ -85,6 +90,7 @@ export default class Perf extends OuroCommand {
           parallel: flags.parallel,
           reverse: Boolean(flags.reverse),
           bidir: Boolean(flags.bidir),
+          sink: Boolean(flags.sink),
           intervalMs,
           qos: flags.qos ?? QoS.raw,
           link: flags.link ?? process.env.OURO_LINK ?? null,

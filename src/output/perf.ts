@@ -51,20 +51,15 @@ function latency(r: ReceiverResult): string {
   return l ? `${l.p50.toFixed(3)}/${l.p90.toFixed(3)}/${l.p99.toFixed(3)}` : '-'
 }
 
+/** The receiver's columns; without a receiver report (--sink), the sender's transfer and rates. */
+function received(s: DirectionResult['sum']): string[] {
+  const r = s.receiver
+  if (!r) return ['-', '-', '-', '-', formatBytes(s.sender.bytes), formatBitRate(s.sender.bitsPerSecond), pps(s.sender.packetsPerSecond), '-']
+  return [String(r.packets), `${r.lost} (${r.lossPercent.toFixed(2)}%)`, String(r.outOfOrder), String(r.duplicates), formatBytes(r.bytes), formatBitRate(r.bitsPerSecond), pps(r.packetsPerSecond), latency(r)]
+}
+
 function rows(d: Direction, res: DirectionResult): string[][] {
-  const row = (label: string, s: DirectionResult['sum']): string[] => [
-    label,
-    ARROW[d],
-    String(s.sender.packets),
-    String(s.receiver.packets),
-    `${s.receiver.lost} (${s.receiver.lossPercent.toFixed(2)}%)`,
-    String(s.receiver.outOfOrder),
-    String(s.receiver.duplicates),
-    formatBytes(s.receiver.bytes),
-    formatBitRate(s.receiver.bitsPerSecond),
-    pps(s.receiver.packetsPerSecond),
-    latency(s.receiver),
-  ]
+  const row = (label: string, s: DirectionResult['sum']): string[] => [label, ARROW[d], String(s.sender.packets), ...received(s)]
   const out = res.streams.map((s) => row(String(s.stream), {sender: s.sender, receiver: s.receiver}))
   if (res.streams.length > 1) out.push(row('SUM', res.sum))
   return out
@@ -78,7 +73,11 @@ export function formatPerfEnd(end: PerfEnd): string {
     if (res) body.push(...rows(d, res))
   }
   const headers = ['flow', 'dir', 'sent', 'received', 'lost', 'reordered', 'dup', 'transfer', 'bitrate', 'rate', 'latency p50/p90/p99 ms']
-  return `\n${table(headers, body)}\ntest time ${end.seconds.toFixed(3)} s; latency is one-way (sender and receiver clocks; exact on one host)`
+  const sink = Object.values(end).some((res) => typeof res === 'object' && res.sum.receiver === null)
+  const note = sink
+    ? 'the server answers nothing (--sink): transfer and rates are the sender\'s; what arrived is in the server\'s own report'
+    : 'latency is one-way (sender and receiver clocks; exact on one host)'
+  return `\n${table(headers, body)}\ntest time ${end.seconds.toFixed(3)} s; ${note}`
 }
 
 function f94(n: number): string {

@@ -36,7 +36,9 @@ function parsePerf(stdout: string): PerfDocument {
 /** The consistency every perf report keeps, whatever the QoS. */
 function checkDirection(d: DirectionResult | undefined, reliable: boolean): void {
   expect(d).toBeDefined()
-  for (const r of [...d!.streams, d!.sum]) {
+  for (const {sender, receiver} of [...d!.streams, d!.sum]) {
+    expect(receiver).not.toBeNull()
+    const r = {sender, receiver: receiver!}
     expect(r.sender.packets).toBeGreaterThan(0)
     expect(r.receiver.uniquePackets).toBeLessThanOrEqual(r.sender.packets)
     expect(r.receiver.uniquePackets + r.receiver.duplicates).toBe(r.receiver.packets)
@@ -115,7 +117,7 @@ describe('ouro perf', () => {
     // The client's interval counts add up to what it sent.
     const sent = doc.intervals.reduce((n, i) => n + i.sum.clientToServer!.packets, 0)
     expect(sent).toBe(doc.end.clientToServer!.sum.sender.packets)
-    expect(doc.end.clientToServer!.sum.receiver.latencyMs).not.toBeNull()
+    expect(doc.end.clientToServer!.sum.receiver!.latencyMs).not.toBeNull()
   })
 
   it('--bidir --parallel 2: distinct keys per direction, four streams', async () => {
@@ -168,12 +170,31 @@ describe('ouro perf', () => {
     checkDirection(doc.end.clientToServer, true)
   })
 
+  it('--sink sends without the control exchange; a server that takes it for an ocbr client counts what was sent', async () => {
+    const name = `e2e-sink-${process.pid}`
+    const server = start(['perf', '--listen', name])
+    await server.waitFor(/^Server started/m)
+    const result = await runOuro(['perf', name, '--sink', '--duration', '0.5', '--rate', '2M', '--json'], env)
+    expect(result.code, result.stderr).toBe(0)
+    const doc = parsePerf(result.stdout)
+    expect(doc.start.test.sink).toBe(true)
+    const sent = doc.end.clientToServer!.sum.sender.packets
+    expect(sent).toBeGreaterThan(0)
+    expect(doc.end.clientToServer!.sum.receiver).toBeNull()
+    expect(doc.end.clientToServer!.streams[0]!.receiver).toBeNull()
+    await server.waitFor(/Test on flow \d+ timed out/, 'stdout')
+    expect(server.stdout).toMatch(/^New flow\.$/m)
+    const counted = [...server.stdout.matchAll(/^Flow +\d+: +(\d+) packets/gm)].reduce((n, m) => n + Number(m[1]), 0)
+    expect(counted).toBe(sent)
+  })
+
   it('bad flags are one-line usage errors', async () => {
     const cases: Array<Promise<readonly [Awaited<ReturnType<typeof runOuro>>, RegExp]>> = []
     for (const [args, pattern] of [
       [['perf', 'x', '--rate', 'fast'], /^ouro perf: --rate must be bit\/s > 0 .*\[EINVAL\]\n$/],
       [['perf', 'x', '--reverse', '--bidir'], /^ouro perf: .*--bidir.* \(see --help\)\n$/],
       [['perf', 'x', '--duration', '0'], /^ouro perf: --duration must be more than zero, got "0" \[EINVAL\]\n$/],
+      [['perf', 'x', '--sink', '--reverse'], /^ouro perf: .*--reverse.* \(see --help\)\n$/],
     ] as const) {
       cases.push(runOuro([...args], env).then((r) => [r, pattern] as const))
     }
@@ -276,6 +297,30 @@ describe.skipIf(nativeSkip !== undefined)('interop with the stock tools (native 
     }
   })
 
+  it('`ouro perf --sink` against `ocbr -l`: ocbr counts what ouro sent', async () => {
+    const name = unique('ocbr-srv')
+    const irm = (...args: string[]): void => void spawnSync('irm', args, {timeout: 10_000})
+    irm('name', 'create', name)
+    irm('name', 'register', name, 'layer', layer!)
+    // Bound before it starts: the IRMd gives a program's name to its processes as they start.
+    irm('bind', 'program', '/usr/bin/ocbr', 'name', name)
+    const server = tool('stdbuf', ['-oL', 'ocbr', '-l'])
+    try {
+      const result = await runOuro(['perf', name, '--sink', '--duration', '1', '--rate', '2M', '--json'], {...env, ...nativeEnv})
+      expect(result.code, result.stderr).toBe(0)
+      const sent = parsePerf(result.stdout).end.clientToServer!.sum.sender.packets
+      const deadline = Date.now() + 10_000
+      while (!/timed out/.test(server.out()) && Date.now() < deadline) await new Promise((resolve) => server.child.stdout!.once('data', resolve))
+      const counted = [...server.out().matchAll(/^Flow +\d+: +(\d+) packets/gm)].reduce((n, m) => n + Number(m[1]), 0)
+      expect(counted).toBe(sent)
+    } finally {
+      await stopTool(server.child)
+      irm('unbind', 'program', '/usr/bin/ocbr', 'name', name)
+      irm('name', 'unregister', name, 'layer', layer!)
+      irm('name', 'destroy', name)
+    }
+  })
+
   it('ocbr against `ouro perf --listen`: ocbr\'s server lines', async () => {
     const name = unique('ouro-perf')
     const server = start(['perf', '--listen', name], nativeEnv)
@@ -306,7 +351,7 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     const doc = parsePerf(result.stdout)
     expect(doc.start.test).toMatchObject({backend: 'native', size: 1400, rateBps: null})
     checkDirection(doc.end.clientToServer, false)
-    expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
+    expect(doc.end.clientToServer!.sum.receiver!.packets).toBeGreaterThan(0)
   }, 30_000)
 
   it('--loopback with cypher=256 runs encrypted by ouro-aead, and --json says so', async () => {
@@ -315,7 +360,7 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     expect(result.code).toBe(0)
     const doc = parsePerf(result.stdout)
     expect(doc.start.test).toMatchObject({backend: 'native', qosFields: expect.objectContaining({cypher: 256}), protection: 'ouro-aead'})
-    expect(doc.end.clientToServer!.sum.receiver.packets).toBeGreaterThan(0)
+    expect(doc.end.clientToServer!.sum.receiver!.packets).toBeGreaterThan(0)
   }, 30_000)
 
   it('--loopback --qos loss=0,cypher=256 (the headline) runs ouro FRCT and ouro-aead over a raw flow: zero loss, encrypted', async () => {
@@ -334,7 +379,7 @@ describe.skipIf(!native.available)('ouro perf (native backend)', () => {
     const doc = parsePerf(result.stdout)
     for (const d of [doc.end.clientToServer, doc.end.serverToClient]) {
       checkDirection(d, false)
-      expect(d!.sum.receiver.packets).toBeGreaterThan(0)
+      expect(d!.sum.receiver!.packets).toBeGreaterThan(0)
     }
   }, 30_000)
 })

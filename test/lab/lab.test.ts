@@ -249,7 +249,7 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     }
   }, 90_000)
 
-  it('stock ocbr measures against ouro perf --listen, and oecho talks to ouro echo both ways', async () => {
+  it('stock ocbr measures against ouro perf --listen, ouro perf --sink against stock ocbr -l, and oecho talks to ouro echo both ways', async () => {
     const server = await serverOn('n3', 'perf', 'tcbr', /Server started/)
     try {
       const cbr = await ouro('lab', 'exec', 'n1', '--lab', lab, '--', 'ocbr', '-n', 'tcbr', '-s', '1000', '-r', '4000000', '-d', '1')
@@ -258,6 +258,23 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
       await server.waitFor(/Flow +\d+: +[1-9]\d* packets \( +\d+ bytes\) in +\d+ ms/, 'stdout')
     } finally {
       await server.stop()
+    }
+    // The other way: ouro perf into a stock ocbr -l, which answers nothing (--sink) and counts what arrives.
+    expect((await ouro('lab', 'name', 'tsink', '--on', 'n3', '--lab', lab)).code).toBe(0)
+    expect((await ouro('lab', 'exec', 'n3', '--lab', lab, '--', 'irm', 'bind', 'program', '/usr/bin/ocbr', 'name', 'tsink')).code).toBe(0)
+    const sink = new OuroProcess(['lab', 'exec', 'n3', '--lab', lab, '--', 'stdbuf', '-oL', 'ocbr', '-l'], env)
+    try {
+      const r = await ouro(...inNode('n1', 'perf', 'tsink', '--sink', '-t', '1', '--rate', '4M', '--json'))
+      expect(r.code, r.stderr).toBe(0)
+      const sent = JSON.parse(r.stdout).end.clientToServer.sum.sender.packets as number
+      expect(sent).toBeGreaterThan(100)
+      await sink.waitFor(/Test on flow \d+ timed out/, 'stdout')
+      const counted = [...sink.stdout.matchAll(/^Flow +\d+: +(\d+) packets/gm)].reduce((n, m) => n + Number(m[1]), 0)
+      // A raw flow across the layer may lose an SDU or two; ocbr never counts more than was sent.
+      expect(counted).toBeLessThanOrEqual(sent)
+      expect(counted).toBeGreaterThan(sent * 0.9)
+    } finally {
+      await sink.stop()
     }
     // Stock oecho's client always allocates the name "oecho".
     const echo = await serverOn('n3', 'echo', 'oecho', /Starting the server/)

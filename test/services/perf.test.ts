@@ -326,7 +326,7 @@ describe('receive tracker', () => {
     const sum = sumDirection([outcome(0, 100, 90), outcome(1, 100, 100)]).sum
     expect(sum.sender.packets).toBe(200)
     expect(sum.receiver).toMatchObject({packets: 190, lost: 10, lossPercent: 5, outOfOrder: 2})
-    expect(sum.receiver.latencyMs).toMatchObject({min: 0.1, max: 0.2})
+    expect(sum.receiver!.latencyMs).toMatchObject({min: 0.1, max: 0.2})
   })
 })
 
@@ -369,5 +369,16 @@ describe('output', () => {
     expect(text).toContain('s->c')
     expect(text).toContain('0.020/0.030/0.040')
     expect(text).toContain('test time 1.200 s')
+  })
+
+  it('a sink test (no receiver report) shows the sender\'s transfer, dashes for what only a receiver knows, and says so', () => {
+    const rates = {packets: 10, bytes: 14_000, seconds: 1, packetsPerSecond: 10, bitsPerSecond: 112_000}
+    const stream = {stream: 0, direction: 'clientToServer' as const, flow: 7, sender: rates, receiver: null}
+    const sum = sumDirection([{result: stream, histogram: null}, {result: {...stream, stream: 1}, histogram: null}]).sum
+    expect(sum.sender.packets).toBe(20)
+    expect(sum.receiver).toBeNull()
+    const text = formatPerfEnd({seconds: 1, clientToServer: {streams: [stream], sum: {sender: rates, receiver: null}}})
+    expect(text).toMatch(/\n0 +c->s +10 +- +- +- +- +13\.67 KiB +112\.00 kbit\/s +10 pps +-\n/)
+    expect(text).toContain('the server answers nothing (--sink)')
   })
 })

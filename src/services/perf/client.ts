@@ -11,7 +11,7 @@ import {CtlType, DATA_HEADER_SIZE} from './wire.js'
 const CONTROL_TIMEOUT_MS = 5000
 
 /** What a perf client is asked to run: the test's parameters, with the spec and link as objects and text. */
-export type PerfClientOptions = Pick<PerfTest, 'name' | 'size' | 'rateBps' | 'durationMs' | 'parallel' | 'reverse' | 'bidir' | 'intervalMs' | 'backend'> & {
+export type PerfClientOptions = Pick<PerfTest, 'name' | 'size' | 'rateBps' | 'durationMs' | 'parallel' | 'reverse' | 'bidir' | 'sink' | 'intervalMs' | 'backend'> & {
   qos: QoSSpec
   link: string | null
   /** Seconds to wait for each flow. */
@@ -43,6 +43,7 @@ export function streamDirections(parallel: number, reverse: boolean, bidir: bool
  */
 export async function perfClient(opts: PerfClientOptions, onEvent: (e: PerfEvent) => void): Promise<PerfDocument> {
   if (opts.size < DATA_HEADER_SIZE) throw new OuroError('EINVAL', `--size must be at least ${DATA_HEADER_SIZE} bytes (sequence number and timestamp)`)
+  if (opts.sink && (opts.reverse || opts.bidir)) throw new OuroError('EINVAL', 'a sink server (--sink) sends nothing: --reverse and --bidir need `ouro perf --listen`')
   const directions = streamDirections(opts.parallel, opts.reverse, opts.bidir)
   const testId = randomBytes(6).toString('hex')
   const streams: Stream[] = []
@@ -57,10 +58,11 @@ export async function perfClient(opts: PerfClientOptions, onEvent: (e: PerfEvent
         throw new OuroError('EMSGSIZE', `--size ${opts.size} is larger than the largest SDU this flow carries (${flow.maxSduSize})`)
       }
     }
+    // A sink answers nothing: no parameters to agree.
     await Promise.all(
-      streams.map(async (s) => {
+      (opts.sink ? [] : streams).map(async (s) => {
         const params = {test: testId, stream: s.stream, streams: streams.length, direction: s.direction, size: opts.size, rateBps: opts.rateBps, durationMs: opts.durationMs}
-        const ack = await s.session.request(CtlType.Params, params, CtlType.Ack, CONTROL_TIMEOUT_MS, 'answer from the perf server (is it `ouro perf --listen`?)')
+        const ack = await s.session.request(CtlType.Params, params, CtlType.Ack, CONTROL_TIMEOUT_MS, 'answer from the perf server (is it `ouro perf --listen`? a stock `ocbr -l` answers nothing: add --sink)')
         if (typeof ack.body.error === 'string') throw new OuroError('EINVAL', `perf server refused the test: ${ack.body.error}`)
       }),
     )
@@ -73,6 +75,7 @@ export async function perfClient(opts: PerfClientOptions, onEvent: (e: PerfEvent
       parallel: opts.parallel,
       reverse: opts.reverse,
       bidir: opts.bidir,
+      sink: opts.sink,
       intervalMs: opts.intervalMs,
       qos: opts.qos.toString(),
       qosFields: opts.qos.toJSON(),
@@ -134,12 +137,15 @@ function sampleInterval(streams: Stream[], start: number, end: number, now: numb
   return {start, end, streams: out, sum}
 }
 
-/** Client sends: Start, data for the duration, then End until the server's Result arrives. */
+/** Client sends: Start, data for the duration, then End until the server's Result arrives (a sink: data only). */
 async function upload(s: Stream, opts: PerfClientOptions): Promise<StreamOutcome> {
   const sender = (s.sender = new PacedSender(s.flow, opts.size, opts.rateBps, opts.durationMs))
-  await s.session.send(CtlType.Start)
+  if (!opts.sink) await s.session.send(CtlType.Start)
   await sender.run()
   const seconds = sender.seconds
+  if (opts.sink) {
+    return {result: {stream: s.stream, direction: s.direction, flow: s.flow.id, sender: rates(sender.packets, sender.bytes, seconds), receiver: null}, histogram: null}
+  }
   const reply = await s.session.request(
     CtlType.End,
     {packets: sender.packets, bytes: sender.bytes, seconds},

@@ -71,10 +71,10 @@ export function receiverResult(r: ReceiverReport, sentPackets: number, seconds: 
   }
 }
 
-/** A stream's result, kept with the receiver's histogram so sums can merge them. */
+/** A stream's result, kept with the receiver's histogram so sums can merge them (null: no receiver report). */
 export interface StreamOutcome {
   result: StreamResult
-  histogram: HistogramData
+  histogram: HistogramData | null
 }
 
 export function sumDirection(outcomes: StreamOutcome[]): DirectionResult {
@@ -82,16 +82,19 @@ export function sumDirection(outcomes: StreamOutcome[]): DirectionResult {
   const seconds = Math.max(0, ...streams.map((s) => s.sender.seconds))
   const total = (pick: (s: StreamResult) => number): number => streams.reduce((acc, s) => acc + pick(s), 0)
   const sender: SenderResult = rates(total((s) => s.sender.packets), total((s) => s.sender.bytes), seconds)
+  const received = streams.map((s) => s.receiver)
+  if (!received.every((r): r is ReceiverResult => r !== null)) return {streams, sum: {sender, receiver: null}}
+  const each = (pick: (r: ReceiverResult) => number): number => received.reduce((acc, r) => acc + pick(r), 0)
   const merged = new LatencyHistogram()
-  for (const o of outcomes) merged.merge(LatencyHistogram.fromData(o.histogram))
-  const lost = total((s) => s.receiver.lost)
+  for (const o of outcomes) if (o.histogram) merged.merge(LatencyHistogram.fromData(o.histogram))
+  const lost = each((r) => r.lost)
   const receiver: ReceiverResult = {
-    ...rates(total((s) => s.receiver.packets), total((s) => s.receiver.bytes), seconds),
-    uniquePackets: total((s) => s.receiver.uniquePackets),
+    ...rates(each((r) => r.packets), each((r) => r.bytes), seconds),
+    uniquePackets: each((r) => r.uniquePackets),
     lost,
     lossPercent: sender.packets > 0 ? (lost / sender.packets) * 100 : 0,
-    outOfOrder: total((s) => s.receiver.outOfOrder),
-    duplicates: total((s) => s.receiver.duplicates),
+    outOfOrder: each((r) => r.outOfOrder),
+    duplicates: each((r) => r.duplicates),
     latencyMs: merged.summaryMs(),
   }
   return {streams, sum: {sender, receiver}}

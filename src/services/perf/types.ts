@@ -17,6 +17,11 @@ export interface PerfTest {
   parallel: number
   reverse: boolean
   bidir: boolean
+  /**
+   * The server only counts what arrives and answers nothing (a stock `ocbr -l`): the client sends
+   * without the control exchange, and only the sender's side is measured (receivers are null).
+   */
+  sink: boolean
   intervalMs: number
   qos: string
   qosFields: Record<string, number | string>
@@ -83,12 +88,13 @@ export interface StreamResult {
   direction: Direction
   flow: number
   sender: SenderResult
-  receiver: ReceiverResult
+  /** Null when the receiver reports nothing (`sink`). */
+  receiver: ReceiverResult | null
 }
 
 export interface DirectionResult {
   streams: StreamResult[]
-  sum: {sender: SenderResult; receiver: ReceiverResult}
+  sum: {sender: SenderResult; receiver: ReceiverResult | null}
 }
 
 export interface PerfEnd {
