@@ -1,10 +1,9 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
 import {connect} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {BackendKind} from '../../src/core/index.js'
 import {probe} from '../../src/core/native/probe.js'
+import {tempDir} from '../helpers/tmp.js'
 
 /** A backend the conformance suite runs against, or the reason it is skipped here. */
 export interface BackendCase {
@@ -15,7 +14,7 @@ export interface BackendCase {
 }
 
 // Each test file gets a private embedded runtime dir, so parallel files never see each other's names.
-process.env.OURO_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'ouro-test-'))
+process.env.OURO_RUNTIME_DIR ??= tempDir('ouro-test-')
 
 const native = await probe()
 

@@ -1,12 +1,12 @@
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
 import {createConnection} from 'node:net'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {tempDir} from '../helpers/tmp.js'
 
 // A private runtime dir for this file, before anything reads it.
-const runtime = mkdtempSync(join(tmpdir(), 'ouro-pub-'))
+const runtime = tempDir('ouro-pub-')
 process.env.OURO_RUNTIME_DIR = runtime
 process.env.OURO_BACKEND = 'embedded'
 

@@ -1,12 +1,12 @@
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runOuro, testEnv} from '../helpers/cli.js'
+import {tempDir} from '../helpers/tmp.js'
 
 // oclif keeps the bash/zsh completion functions in its cache dir: a private one per test file.
-const cache = mkdtempSync(join(tmpdir(), 'ouro-completion-'))
+const cache = tempDir('ouro-completion-')
 const env = testEnv({XDG_CACHE_HOME: cache, OURO_CACHE_DIR: join(cache, 'ouro')})
 const NAME_COMMANDS = ['create', 'destroy', 'list', 'reg', 'unreg']
 

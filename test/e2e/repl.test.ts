@@ -1,11 +1,11 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {OuroProcess, RUN, runOuro, testEnv, type Result} from '../helpers/cli.js'
+import {tempDir} from '../helpers/tmp.js'
 
-const scratch = mkdtempSync(join(tmpdir(), 'ouro-repl-e2e-'))
+const scratch = tempDir('ouro-repl-e2e-')
 const history = join(scratch, 'history')
 const env = testEnv({OURO_REPL_HISTORY: history})
 const EXAMPLES = resolve(import.meta.dirname, '../../examples')

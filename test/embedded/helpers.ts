@@ -1,13 +1,11 @@
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {Flow} from '../../src/core/flow.js'
 import {toQoS, type QoSInit, type QoSSpec} from '../../src/core/qos.js'
 import {EmbeddedBackend, type EmbeddedOptions} from '../../src/core/embedded/embedded-backend.js'
 import type {EmbeddedEndpoint} from '../../src/core/embedded/endpoint.js'
+import {tempDir} from '../helpers/tmp.js'
 
 // Each test file gets a private runtime dir, so parallel files never see each other's names.
-process.env.OURO_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'ouro-embedded-test-'))
+process.env.OURO_RUNTIME_DIR ??= tempDir('ouro-embedded-test-')
 
 let counter = 0
 export function uniqueName(prefix = 'emb'): string {

@@ -1,13 +1,12 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
+import {tempDir} from './tmp.js'
 
 export const RUN = resolve(import.meta.dirname, '../../bin/run.js')
 
 /** A private runtime dir for one test file, so files running in parallel never share names. */
 export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const dir = mkdtempSync(join(tmpdir(), 'ouro-e2e-'))
+  const dir = tempDir('ouro-e2e-')
   return {...process.env, OURO_RUNTIME_DIR: dir, OURO_BACKEND: 'embedded', NO_COLOR: '1', ...extra}
 }
 

@@ -1,9 +1,7 @@
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {tempDir} from '../helpers/tmp.js'
 
-process.env.OURO_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'ouro-repl-ctx-'))
+process.env.OURO_RUNTIME_DIR = tempDir('ouro-repl-ctx-')
 process.env.OURO_BACKEND = 'embedded'
 
 const {Flow, bindName, closeAll, flowAccept, flowAlloc, qos} = await import('../../src/core/index.js')

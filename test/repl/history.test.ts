@@ -1,11 +1,12 @@
 import {EventEmitter} from 'node:events'
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {homedir, tmpdir} from 'node:os'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
+import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {DEFAULT_HISTORY_SIZE, attachHistory, historyPath, historySize, loadHistory, saveHistory} from '../../src/repl/history.js'
+import {tempDir} from '../helpers/tmp.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'ouro-history-'))
+const dir = tempDir('ouro-history-')
 
 describe('where and how much', () => {
   it('uses OURO_REPL_HISTORY, else ~/.ouro_repl_history; an empty value turns history off', () => {

@@ -1,10 +1,9 @@
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {PassThrough} from 'node:stream'
 import {afterAll, afterEach, describe, expect, it} from 'vitest'
+import {tempDir} from '../helpers/tmp.js'
 
-process.env.OURO_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'ouro-repl-session-'))
+process.env.OURO_RUNTIME_DIR = tempDir('ouro-repl-session-')
 process.env.OURO_BACKEND = 'embedded'
 
 const {closeAll, openFlows} = await import('../../src/core/index.js')
