@@ -14,7 +14,8 @@
  * so there would be no ocbr figure to compare with.
  *
  * Needs root and Ouroboros (ouro lab); otherwise it says why and exits 0.
- * Env BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_SIZE (1400), BENCH_LAB_CONGESTION (none).
+ * Env BENCH_SECONDS (3), BENCH_ROUNDS (5: single floods across the layer vary widely, medians of
+ * five hold), BENCH_SIZE (1400), BENCH_LAB_CONGESTION (none).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync} from 'node:fs'
@@ -25,7 +26,7 @@ import {stopChild} from '../test/native/helpers.js'
 import {fmt, inTurn, intervalPackets, median, ocbrSent, run, spread, untilPrinted} from './lib.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const SIZE = Number(process.env.BENCH_SIZE ?? 1400)
 const CONGESTION = process.env.BENCH_LAB_CONGESTION ?? 'none'
 const CLI = resolve(import.meta.dirname, '../bin/run.js')
