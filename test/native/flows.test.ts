@@ -177,6 +177,19 @@ describe.skipIf(nativeSkip !== undefined)('native backend against the real IRMd'
     expect(existsSync(`/tmp/ouroboros/proc.${thrower.child.pid}`)).toBe(false)
   })
 
+  it('exits at once past a C call that outlived its timeout on a worker thread, its name unbound', async () => {
+    // As after a flow_alloc that the IRMd never answers: Node's exit would join that thread, for good.
+    const name = uniqueName('ouro-overdue')
+    const overdue = startPeer('overdue', name)
+    try {
+      expect(await overdue.line).toBe('overdue: sleep(120) did not return within 0.1 s')
+      expect(await overdue.exited).toEqual([3, null])
+    } finally {
+      await overdue.kill()
+    }
+    expect((await backend.listNames()).map((n) => n.name)).not.toContain(name)
+  })
+
   it('closes a reliable flow holding undelivered SDUs of a writer that has exited, without crashing', async () => {
     // 0.23's flow_dealloc reads them, and SIGSEGVs: the IRMd reclaimed the dead writer's packet blocks.
     const name = uniqueName('ouro-sink')

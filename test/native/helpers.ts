@@ -35,7 +35,7 @@ export interface Peer {
 }
 
 /** Starts test/native/peer.ts in a child process (0.23 cannot connect two flows of one process). */
-export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' | 'throw', name: string, timeoutMs = 15_000, ...rest: string[]): Peer {
+export function startPeer(mode: 'echo' | 'client' | 'sink' | 'flood' | 'stall' | 'throw' | 'overdue', name: string, timeoutMs = 15_000, ...rest: string[]): Peer {
   const child = spawn(process.execPath, ['--import', 'tsx', PEER, mode, name, ...rest], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
   let err = ''

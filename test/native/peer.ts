@@ -10,14 +10,19 @@
  *   peer.ts throw NAME TO  binds NAME, allocates a flow to TO, prints "ready", then throws (uncaught).
  *   peer.ts stall NAME TO  binds NAME, allocates a flow to TO, prints "ready", then blocks its main thread
  *                       in a futex wait for 30 s, as 0.23 does on a reliable flow whose ring stays full.
+ *   peer.ts overdue NAME  binds NAME, starts a C call on a worker thread that lasts 120 s (libc sleep), as
+ *                       a flow_alloc the IRMd never answers does, prints "overdue" when it timed out,
+ *                       then exits with 3.
  */
+import koffi from 'koffi'
 import {WRITABLE} from '../../src/core/backend.js'
 import {createNativeBackend} from '../../src/core/native/index.js'
+import {callAsync} from '../../src/core/native/irm-calls.js'
 import {QoS} from '../../src/core/qos.js'
 
 const [mode, name, to] = process.argv.slice(2)
-if (!['echo', 'client', 'sink', 'flood', 'stall', 'throw'].includes(mode!) || !name || (['stall', 'flood', 'throw'].includes(mode!) && !to)) {
-  process.stderr.write('usage: peer.ts echo|client|sink NAME | flood NAME N | stall|throw NAME TO\n')
+if (!['echo', 'client', 'sink', 'flood', 'stall', 'throw', 'overdue'].includes(mode!) || !name || (['stall', 'flood', 'throw'].includes(mode!) && !to)) {
+  process.stderr.write('usage: peer.ts echo|client|sink|overdue NAME | flood NAME N | stall|throw NAME TO\n')
   process.exit(2)
 }
 // flood runs a reliable flow on this node, which 0.23 connects directly (its FRCT stalls there): allowed for that test.
@@ -60,6 +65,12 @@ if (mode === 'sink') {
   process.stdout.write('accepted\n')
   setInterval(() => {}, 60_000) // keeps the process up until SIGTERM
   await new Promise(() => {})
+}
+if (mode === 'overdue') {
+  await backend.bind(name)
+  const sleep = koffi.load('libc.so.6').func('sleep', 'uint', ['uint'])
+  await callAsync(sleep, [120], 100, 'sleep(120)').catch((err: Error) => process.stdout.write(`overdue: ${err.message}\n`))
+  process.exit(3)
 }
 if (mode === 'throw' || mode === 'stall') {
   await backend.alloc(to!, QoS.raw, {timeoutMs: 10_000})

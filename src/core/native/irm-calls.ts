@@ -22,6 +22,18 @@ export interface NameInfoEntry {
   policy: string
 }
 
+let inFlight = 0
+
+/**
+ * C calls callAsync started that have not returned, overdue ones included. Node's exit joins the
+ * worker threads running them, so a call that never returns (0.23's flow_alloc waits for the
+ * IRMd's answer with no timeout, and an IRMd whose IPCP failed to reply never answers) would hold
+ * the process at exit for good.
+ */
+export function callsInFlight(): number {
+  return inFlight
+}
+
 /**
  * Runs a C function on a worker thread. Rejects with ETIMEDOUT after `timeoutMs`; a result that
  * arrives later goes to `late` (e.g. to deallocate a flow nobody waits for any more).
@@ -39,7 +51,9 @@ export function callAsync<A extends unknown[], R>(
       settled = true
       reject(new OuroError('ETIMEDOUT', `${what} did not return within ${timeoutMs / 1000} s`))
     }, timeoutMs)
+    inFlight++
     fn.async(...args, (err: unknown, result: R) => {
+      inFlight--
       clearTimeout(timer)
       if (settled) {
         if (!err) late?.(result)
