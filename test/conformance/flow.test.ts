@@ -320,7 +320,10 @@ for (const {kind, skip, where} of backendCases) {
       if (kind === 'native') expect(onThread).toBeGreaterThan(120)
       else expect(onThread).toBe(0)
       // Raw on embedded is UDP: a burst must fit a receive buffer the kernel may cap at 416 KiB (rmem_max).
-      const burst = kind === 'embedded' ? 300 : 600
+      // Across nodes every frame takes a 2 KiB block of the next node's pool as its eth IPCP reads it,
+      // and 0.23 has 384 of them: a faster burst empties the class and stops that IPCP for good
+      // (docs/native.md, the packet pool), so the burst stays well below.
+      const burst = kind === 'embedded' ? 300 : acrossNodes ? 150 : 600
       await flow.write(`!burst ${burst}`)
       const got: string[] = []
       while (got.length < burst) got.push(text(await flow.read()))
