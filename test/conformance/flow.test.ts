@@ -14,7 +14,7 @@ import {
   unbindName,
   type BackendKind,
 } from '../../src/core/index.js'
-import {acrossNodes, backendCases, startPeer, uniqueName, type Peer} from './backends.js'
+import {acrossNodes, allocToPeer, backendCases, startPeer, uniqueName, type Peer} from './backends.js'
 
 async function rejection(p: Promise<unknown>): Promise<OuroError> {
   try {
@@ -77,7 +77,7 @@ for (const {kind, skip, where} of backendCases) {
 
     /** A flow to the peer, which echoes (see peer.ts for its commands). */
     async function connect(qos: Parameters<typeof flowAlloc>[1] = QoS.raw): Promise<Flow> {
-      const flow = await flowAlloc(peer.name, qos, {timeout: 10, backend})
+      const flow = await allocToPeer(peer.name, qos, backend)
       flow.setRcvTimeout(10)
       opened.push(flow)
       return flow

@@ -2,8 +2,8 @@
 process.env.OURO_LINK = 'loss=3%,reorder=5%,dup=2%,delay=1ms,jitter=1ms'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {FEventType, closeAll, flowAlloc, isOuroError, type Flow} from '../../src/core/index.js'
-import {backendCases, startPeer, type Peer} from './backends.js'
+import {FEventType, closeAll, isOuroError, type Flow} from '../../src/core/index.js'
+import {allocToPeer, backendCases, startPeer, type Peer} from './backends.js'
 
 const flows: Flow[] = []
 
@@ -35,7 +35,7 @@ for (const c of backendCases) {
 
     /** A flow to the echo peer: [what we write on, what we read the echoes from]. */
     async function open(qos: string): Promise<[Flow, Flow]> {
-      const a = await flowAlloc(echo!.name, qos, {timeout: 10, backend: c.kind})
+      const a = await allocToPeer(echo!.name, qos, c.kind)
       a.setRcvTimeout(20)
       flows.push(a)
       return [a, a]
@@ -102,7 +102,7 @@ for (const c of backendCases) {
       const peer = await startPeer(c.kind, 'killed')
       try {
         // 2 s: a peer starved of CPU on a loaded machine must not look dead before it is killed.
-        const flow = await flowAlloc(peer.name, 'raw,timeout=2000', {timeout: 10, backend: c.kind})
+        const flow = await allocToPeer(peer.name, 'raw,timeout=2000', c.kind)
         flows.push(flow)
         flow.setRcvTimeout(10) // an upper bound only: a loaded machine may notice late
         await flow.write('alive')

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {labUnavailable, type LabState} from '../../src/services/lab/index.js'
+import {until} from '../../src/services/lab/host.js'
 import {OuroProcess, RUN, runOuro, testEnv, type Result} from '../helpers/cli.js'
 import {startPeerBroker} from './peer-broker.js'
 
@@ -208,31 +209,6 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     oneLine(await ouro('lab', 'up', '--lab', lab, '--nodes', '2'), 1, /already up/)
   }, 60_000)
 
-  it('keeps the flow contract (CONFORMANCE.md) with its two ends on n1 and n3', async () => {
-    // The suite runs inside n1; each of its peers is started on n3 by a broker here on the host.
-    const broker = await startPeerBroker(lab, 'n3', env)
-    const dir = mkdtempSync(join(tmpdir(), 'ouro-lab-conformance-'))
-    try {
-      const report = join(dir, 'report.json')
-      const suite = ['test/conformance/flow.test.ts', 'test/conformance/qos.test.ts']
-      const vitest = [process.execPath, VITEST, 'run', '--project', 'node', '--reporter=json', `--outputFile=${report}`, ...suite]
-      const where = {OURO_CONFORMANCE_BROKER: broker.path, OURO_CONFORMANCE_WHERE: 'n1 to n3, through n2'}
-      const r = await runOuro(['lab', 'exec', 'n1', '--lab', lab, '--', ...vitest], {...env, ...where}, undefined, 200_000)
-      expect(existsSync(report), r.stderr).toBe(true)
-      const rows = (JSON.parse(readFileSync(report, 'utf8')) as VitestReport).testResults.flatMap((f) => f.assertionResults)
-      const failed = rows.filter((t) => t.status === 'failed').map((t) => `${t.title}: ${t.failureMessages[0]?.split('\n')[0]}`)
-      expect(failed).toEqual([])
-      expect(r.code, r.stderr).toBe(0)
-      const passed = rows.filter((t) => t.status === 'passed').map((t) => t.title)
-      // Every row of both files but broadcast (14), the two needing impaired links (17, 18) and Down/Up.
-      expect(passed.length, passed.join('\n')).toBeGreaterThanOrEqual(27)
-      for (const row of ['1:', '10:', '10b:', '11:', '19:']) expect(passed.some((t) => t.startsWith(row)), row).toBe(true)
-    } finally {
-      await broker.close()
-      rmSync(dir, {recursive: true, force: true})
-    }
-  }, 240_000)
-
   it('perf across two hops: --qos data delivers every SDU, and the headline is reliable and encrypted by ouro-aead', async () => {
     const server = await serverOn('n3', 'perf', 'tperf', /Server started/)
     try {
@@ -264,6 +240,11 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     expect((await ouro('lab', 'exec', 'n3', '--lab', lab, '--', 'irm', 'bind', 'program', '/usr/bin/ocbr', 'name', 'tsink')).code).toBe(0)
     const sink = new OuroProcess(['lab', 'exec', 'n3', '--lab', lab, '--', 'stdbuf', '-oL', 'ocbr', '-l'], env)
     try {
+      // ocbr -l prints nothing until a flow comes: ready once n3's IRMd knows the process.
+      const n3 = state(lab).nodes.find((n) => n.name === 'n3')!
+      const known = (): number => readFileSync(n3.log, 'utf8').match(/Process added: \d+ \(ocbr\)/g)?.length ?? 0
+      const before = known()
+      await until(() => known() > before, 10_000, () => new Error(`ocbr -l did not start on n3: ${sink.stderr}`))
       const r = await ouro(...inNode('n1', 'perf', 'tsink', '--sink', '-t', '1', '--rate', '4M', '--json'))
       expect(r.code, r.stderr).toBe(0)
       const sent = JSON.parse(r.stdout).end.clientToServer.sum.sender.packets as number
@@ -354,6 +335,37 @@ describe.skipIf(skip)('ouro lab: three nodes in a chain', () => {
     expect(plainHits).toBeGreaterThan(100)
     expect(await seen('loss=0,cypher=256')).toEqual([200, 0])
   }, 120_000)
+
+  // After the other flows across the layer: its many allocations and killed peers come last, so a
+  // layer that 0.23 leaves worse after them costs only this test.
+  it('keeps the flow contract (CONFORMANCE.md) with its two ends on n1 and n3', async () => {
+    // The suite runs inside n1; each of its peers is started on n3 by a broker here on the host.
+    const broker = await startPeerBroker(lab, 'n3', env)
+    const dir = mkdtempSync(join(tmpdir(), 'ouro-lab-conformance-'))
+    try {
+      const report = join(dir, 'report.json')
+      const suite = ['test/conformance/flow.test.ts', 'test/conformance/qos.test.ts']
+      const vitest = [process.execPath, VITEST, 'run', '--project', 'node', '--reporter=json', `--outputFile=${report}`, ...suite]
+      const where = {OURO_CONFORMANCE_BROKER: broker.path, OURO_CONFORMANCE_WHERE: 'n1 to n3, through n2'}
+      const r = await runOuro(['lab', 'exec', 'n1', '--lab', lab, '--', ...vitest], {...env, ...where}, undefined, 200_000)
+      expect(existsSync(report), r.stderr).toBe(true)
+      const rows = (JSON.parse(readFileSync(report, 'utf8')) as VitestReport).testResults.flatMap((f) => f.assertionResults)
+      const failed = rows.filter((t) => t.status === 'failed').map((t) => `${t.title}: ${t.failureMessages[0]?.split('\n')[0]}`)
+      expect(failed).toEqual([])
+      expect(r.code, r.stderr).toBe(0)
+      // 0.23 now and then loses a flow request across nodes; the suite tries such an allocation once more.
+      const retried = r.stdout.split('\n').filter((l) => l.includes('allocating once more'))
+      if (retried.length > 0) console.log(`lab conformance: ${retried.length} allocation(s) tried again:\n${retried.join('\n')}`)
+      expect(retried.length).toBeLessThanOrEqual(3)
+      const passed = rows.filter((t) => t.status === 'passed').map((t) => t.title)
+      // Every row of both files but broadcast (14), the two needing impaired links (17, 18) and Down/Up.
+      expect(passed.length, passed.join('\n')).toBeGreaterThanOrEqual(27)
+      for (const row of ['1:', '10:', '10b:', '11:', '19:']) expect(passed.some((t) => t.startsWith(row)), row).toBe(true)
+    } finally {
+      await broker.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }, 240_000)
 
   it('a flow whose path loses its middle IPCP ends with a summary, and a far IRMd that is gone gets one line', async () => {
     const server = await pingServer('tcut', 'n3')
