@@ -106,7 +106,8 @@ for (const c of backendCases) {
       const peer = await startPeer(c.kind, 'killed')
       try {
         // 2 s: a peer starved of CPU on a loaded machine must not look dead before it is killed.
-        const flow = await allocToPeer(peer.name, 'raw,timeout=2000', c.kind)
+        // Reliable, so that OURO_LINK's losses cannot drop the "!kill" (the peer then never dies).
+        const flow = await allocToPeer(peer.name, 'data,timeout=2000', c.kind)
         flows.push(flow)
         flow.setRcvTimeout(10) // an upper bound only: a loaded machine may notice late
         await flow.write('alive')
