@@ -16,7 +16,7 @@ import {BASE_FLAGS, NativeEndpoint, type EndpointHost} from './endpoint.js'
 import {
   bindProcess,
   callAsync,
-  callsInFlight,
+  overdueCalls,
   createName,
   destroyName,
   envLayers,
@@ -148,7 +148,7 @@ export class NativeBackend implements Backend, EndpointHost {
    * is gone, or behind a flow_dealloc still stuck on a worker thread. Open flows for which
    * flow_dealloc cannot block are deallocated first (#deallocAtExit): 0.23's IRMd reclaims the
    * packet blocks of a process that is gone, but neither tells its peers nor removes its rings.
-   * The same with a C call still running on a worker thread (callsInFlight): Node's exit would
+   * The same with a C call past its timeout still running on a worker thread (overdueCalls): Node's exit would
    * wait for it to return, and an overdue flow_alloc may never return.
    */
   readonly #onExit = (code: number): void => {
@@ -159,7 +159,7 @@ export class NativeBackend implements Backend, EndpointHost {
       if (b.created) irm.irm_destroy_name(b.name)
     }
     this.#bindings.clear()
-    if (this.#flows.size + this.#lingering.size + this.#abandoned.size + callsInFlight() === 0) return
+    if (this.#flows.size + this.#lingering.size + this.#abandoned.size + overdueCalls() === 0) return
     // _exit ends the process at once: run the exit listeners registered after this one first.
     const listeners = process.listeners('exit')
     const mine = listeners.indexOf(this.#onExit)

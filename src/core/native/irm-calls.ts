@@ -22,16 +22,17 @@ export interface NameInfoEntry {
   policy: string
 }
 
-let inFlight = 0
+let overdue = 0
 
 /**
- * C calls callAsync started that have not returned, overdue ones included. Node's exit joins the
- * worker threads running them, so a call that never returns (0.23's flow_alloc waits for the
+ * C calls callAsync started that outlived their timeout and have not returned. Node's exit joins
+ * the worker threads running them, so one that never returns (0.23's flow_alloc waits for the
  * IRMd's answer with no timeout, and an IRMd whose IPCP failed to reply never answers) would hold
- * the process at exit for good.
+ * the process at exit for good. Calls within their timeout are not counted: exit waits for them,
+ * and a flow_dealloc among them is what sends a flow's last packets.
  */
-export function callsInFlight(): number {
-  return inFlight
+export function overdueCalls(): number {
+  return overdue
 }
 
 /**
@@ -49,13 +50,13 @@ export function callAsync<A extends unknown[], R>(
     let settled = false
     const timer = setTimeout(() => {
       settled = true
+      overdue++
       reject(new OuroError('ETIMEDOUT', `${what} did not return within ${timeoutMs / 1000} s`))
     }, timeoutMs)
-    inFlight++
     fn.async(...args, (err: unknown, result: R) => {
-      inFlight--
       clearTimeout(timer)
       if (settled) {
+        overdue--
         if (!err) late?.(result)
         return
       }
